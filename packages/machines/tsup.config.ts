@@ -1,0 +1,4 @@
+import { defineConfig } from "tsup";
+import { libraryConfig } from "@refresh/config/tsup";
+
+export default defineConfig(libraryConfig());

@@ -1,0 +1,2 @@
+import type { TestProjectInlineConfiguration, UserWorkspaceConfig } from "vitest/config";
+export declare function packageProject(test?: TestProjectInlineConfiguration["test"]): UserWorkspaceConfig;
