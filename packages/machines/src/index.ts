@@ -1,1 +1,2 @@
-export {};
+export * from "./pythonJson.js";
+export * from "./snapd.js";

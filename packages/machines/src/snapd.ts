@@ -1,0 +1,231 @@
+import { request } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
+import { RefreshError } from "@refresh/core";
+import { z } from "zod";
+
+/** Where snapd listens on every Ubuntu machine. */
+export const DEFAULT_SNAPD_SOCKET = "/run/snapd.socket";
+
+/**
+ * The snapd socket path for this hook: `SNAPD_SOCKET` from the hook environment when set,
+ * otherwise `/run/snapd.socket`. Juju never sets `SNAPD_SOCKET`; the override exists so a
+ * simulator (or a test) can point the charm at a fake snapd on its own unix socket.
+ */
+export function snapdSocketPath(environment: Readonly<Record<string, string | undefined>>): string {
+  const override = environment["SNAPD_SOCKET"];
+  return override === undefined || override === "" ? DEFAULT_SNAPD_SOCKET : override;
+}
+
+/** Why a snapd request failed; stable, so charms can branch on it. */
+export type SnapdErrorCode =
+  | "SNAPD_UNREACHABLE"
+  | "SNAPD_REQUEST_FAILED"
+  | "SNAPD_BAD_RESPONSE"
+  | "SNAPD_CHANGE_FAILED"
+  | "SNAPD_CHANGE_TIMEOUT";
+
+/**
+ * snapd could not be reached or refused a request. `kind` is snapd's own error kind
+ * (`snap-not-found`, `snap-revision-not-available`, …) when it gave one.
+ */
+export class SnapdError extends RefreshError {
+  /** snapd's `result.kind`, when the error came from snapd itself. */
+  readonly kind: string | undefined;
+  /** HTTP status of snapd's answer, when there was one. */
+  readonly httpStatus: number | undefined;
+
+  constructor(
+    code: SnapdErrorCode,
+    message: string,
+    options: { kind?: string; httpStatus?: number; cause?: unknown; resolution?: string } = {},
+  ) {
+    super(code, message, {
+      ...(options.cause === undefined ? {} : { cause: options.cause }),
+      ...(options.resolution === undefined ? {} : { resolution: options.resolution }),
+    });
+    this.kind = options.kind;
+    this.httpStatus = options.httpStatus;
+  }
+}
+
+const errorResult = z.looseObject({ message: z.string().optional(), kind: z.string().optional() });
+
+const syncResponse = z.looseObject({ type: z.literal("sync"), "status-code": z.number().optional(), result: z.unknown() });
+const asyncResponse = z.looseObject({ type: z.literal("async"), change: z.string() });
+const errorResponse = z.looseObject({ type: z.literal("error"), "status-code": z.number().optional(), result: errorResult.optional() });
+
+const installedSnap = z.looseObject({ name: z.string(), revision: z.string() });
+const snapList = z.array(installedSnap);
+
+const change = z.looseObject({
+  id: z.string().optional(),
+  status: z.string(),
+  ready: z.boolean().optional(),
+  err: z.string().optional(),
+});
+
+/** Options of {@link SnapdClient}. */
+export interface SnapdClientOptions {
+  /** Path of snapd's unix socket. @default "/run/snapd.socket" */
+  readonly socketPath?: string;
+  /** Pause between two polls of a refresh's change. @default 100 */
+  readonly pollIntervalMs?: number;
+  /** Give up waiting for a refresh's change after this long. @default 600_000 (10 minutes) */
+  readonly changeTimeoutMs?: number;
+}
+
+/** Options of one {@link SnapdClient.refresh} call. */
+export interface SnapRefreshOptions {
+  /** Overrides the client's `changeTimeoutMs` for this refresh. */
+  readonly timeoutMs?: number;
+  /** Install the snap as a classic snap. @default false */
+  readonly classic?: boolean;
+}
+
+/**
+ * The few snapd REST calls a machine charm's refresh needs, over snapd's unix socket.
+ * Every answer is validated; every failure is a {@link SnapdError}. `requestCount` counts
+ * HTTP requests made, for benchmarks.
+ */
+export class SnapdClient {
+  /** The unix socket this client talks to. */
+  readonly socketPath: string;
+  readonly #pollIntervalMs: number;
+  readonly #changeTimeoutMs: number;
+  #requestCount = 0;
+
+  constructor(options: SnapdClientOptions = {}) {
+    this.socketPath = options.socketPath ?? DEFAULT_SNAPD_SOCKET;
+    this.#pollIntervalMs = options.pollIntervalMs ?? 100;
+    this.#changeTimeoutMs = options.changeTimeoutMs ?? 600_000;
+  }
+
+  /** HTTP requests sent so far by this client. */
+  get requestCount(): number {
+    return this.#requestCount;
+  }
+
+  /** The installed revision of `snapName` (a string such as `"182"` or `"x1"`), or null if it is not installed. */
+  async installedRevision(snapName: string): Promise<string | null> {
+    const result = await this.#sync("GET", `/v2/snaps?snaps=${encodeURIComponent(snapName)}`);
+    const parsed = snapList.safeParse(result);
+    if (!parsed.success) {
+      throw new SnapdError("SNAPD_BAD_RESPONSE", `snapd listed snap "${snapName}" in an unexpected shape: ${z.prettifyError(parsed.error)}`);
+    }
+    const matching = parsed.data.filter((snap) => snap.name === snapName);
+    if (parsed.data.length > 1 || matching.length !== parsed.data.length) {
+      throw new SnapdError(
+        "SNAPD_BAD_RESPONSE",
+        `snapd answered a query for snap "${snapName}" with ${parsed.data.length} snaps (${parsed.data.map((snap) => snap.name).join(", ")}); expected that snap alone`,
+      );
+    }
+    return matching[0]?.revision ?? null;
+  }
+
+  /**
+   * Refreshes `snapName` to exactly `revision` (installs it if it is not installed) and
+   * waits for snapd to finish. Throws a {@link SnapdError} when snapd refuses, the change
+   * fails, or it takes longer than the timeout; the revision may or may not have changed
+   * then, so read {@link installedRevision} afterwards.
+   */
+  async refresh(snapName: string, revision: string, options: SnapRefreshOptions = {}): Promise<void> {
+    const installed = await this.installedRevision(snapName);
+    if (installed === revision) return;
+    const body: Record<string, unknown> = { action: installed === null ? "install" : "refresh", revision };
+    if (options.classic === true) body["classic"] = true;
+    const started = await this.#send("POST", `/v2/snaps/${encodeURIComponent(snapName)}`, body);
+    if (started.kind === "sync") return;
+    await this.#waitForChange(started.change, `refresh of snap "${snapName}" to revision ${revision}`, options.timeoutMs ?? this.#changeTimeoutMs);
+  }
+
+  async #waitForChange(changeId: string, what: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const result = await this.#sync("GET", `/v2/changes/${encodeURIComponent(changeId)}`);
+      const parsed = change.safeParse(result);
+      if (!parsed.success) {
+        throw new SnapdError("SNAPD_BAD_RESPONSE", `snapd reported change ${changeId} in an unexpected shape: ${z.prettifyError(parsed.error)}`);
+      }
+      const { status, err } = parsed.data;
+      if (status === "Done" || status === "Wait") return;
+      if (status === "Error" || status === "Hold" || status === "Undone") {
+        throw new SnapdError("SNAPD_CHANGE_FAILED", `snapd failed the ${what} (change ${changeId} is ${status})${err === undefined ? "" : `: ${err}`}`, {
+          resolution: "check `snap changes` and `snap tasks <change>` on the machine",
+        });
+      }
+      if (Date.now() >= deadline) {
+        throw new SnapdError("SNAPD_CHANGE_TIMEOUT", `gave up waiting for the ${what} after ${timeoutMs} ms (change ${changeId} is still ${status})`, {
+          resolution: "check `snap changes` on the machine; the next Juju event checks the installed revision again",
+        });
+      }
+      await sleep(this.#pollIntervalMs);
+    }
+  }
+
+  async #sync(method: string, path: string): Promise<unknown> {
+    const answer = await this.#send(method, path, undefined);
+    if (answer.kind !== "sync") {
+      throw new SnapdError("SNAPD_BAD_RESPONSE", `snapd answered ${method} ${path} asynchronously; expected a direct answer`);
+    }
+    return answer.result;
+  }
+
+  async #send(method: string, path: string, body: unknown): Promise<{ kind: "sync"; result: unknown } | { kind: "async"; change: string }> {
+    const { status, text } = await this.#http(method, path, body);
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (cause) {
+      throw new SnapdError("SNAPD_BAD_RESPONSE", `snapd answered ${method} ${path} (HTTP ${status}) with something that is not JSON`, { cause, httpStatus: status });
+    }
+    const failure = errorResponse.safeParse(json);
+    if (failure.success || status < 200 || status >= 300) {
+      const result = failure.success ? failure.data.result : undefined;
+      const kind = result?.kind;
+      throw new SnapdError(
+        "SNAPD_REQUEST_FAILED",
+        `snapd refused ${method} ${path} (HTTP ${status}${kind === undefined ? "" : `, ${kind}`}): ${result?.message ?? "no message"}`,
+        { httpStatus: status, ...(kind === undefined ? {} : { kind }) },
+      );
+    }
+    const sync = syncResponse.safeParse(json);
+    if (sync.success) return { kind: "sync", result: sync.data.result };
+    const async = asyncResponse.safeParse(json);
+    if (async.success) return { kind: "async", change: async.data.change };
+    throw new SnapdError("SNAPD_BAD_RESPONSE", `snapd answered ${method} ${path} with an unknown response type`, { httpStatus: status });
+  }
+
+  #http(method: string, path: string, body: unknown): Promise<{ status: number; text: string }> {
+    this.#requestCount += 1;
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const outgoing = request(
+        {
+          socketPath: this.socketPath,
+          method,
+          path,
+          headers: {
+            host: "localhost",
+            ...(payload === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }),
+          },
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on("data", (chunk: Buffer) => chunks.push(chunk));
+          response.on("error", reject);
+          response.on("end", () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+        },
+      );
+      outgoing.on("error", (cause: NodeJS.ErrnoException) => {
+        reject(
+          new SnapdError("SNAPD_UNREACHABLE", `cannot reach snapd at ${this.socketPath} (${cause.code ?? cause.message})`, {
+            cause,
+            resolution: "check that snapd is installed and running on this machine (`systemctl status snapd.socket`)",
+          }),
+        );
+      });
+      if (payload !== undefined) outgoing.write(payload);
+      outgoing.end();
+    });
+  }
+}
