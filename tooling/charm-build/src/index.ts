@@ -1,0 +1,8 @@
+export { charmVersionFromGit, describeRepository, parseGitDescribe, setCharmVersion, writeCharmVersion } from "./charm-version.ts";
+export type { GitDescription } from "./charm-version.ts";
+export { CharmBuildError } from "./errors.ts";
+export { DISPATCH_SCRIPT, splitCharmcraftYaml } from "./layout.ts";
+export type { CharmMetadataFiles } from "./layout.ts";
+export { fetchNodeRuntime, nodePackageFor } from "./node-runtime.ts";
+export { buildCharm, bundle, packCharm } from "./pack.ts";
+export type { BuildCharmOptions } from "./pack.ts";

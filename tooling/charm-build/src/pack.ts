@@ -1,0 +1,102 @@
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { dirname, join, relative } from "node:path";
+import { zipSync, type Zippable } from "fflate";
+import { charmVersionFromGit, describeRepository, setCharmVersion } from "./charm-version.ts";
+import { CharmBuildError } from "./errors.ts";
+import { DISPATCH_SCRIPT, splitCharmcraftYaml } from "./layout.ts";
+import { fetchNodeRuntime } from "./node-runtime.ts";
+
+/** How to build one charm directory from a charm's source tree. */
+export interface BuildCharmOptions {
+  /** The charm's source tree: holds `charmcraft.yaml`, `refresh_versions.toml` and the entry. */
+  readonly appDir: string;
+  /** Where the unpacked charm goes (emptied first). */
+  readonly outDir: string;
+  /** The TypeScript entry point, relative to `appDir`. @default "src/charm.ts" */
+  readonly entry?: string;
+  /** The charm version to write; by default derived from the git tag of `appDir`. */
+  readonly charmVersion?: string;
+  /** Include a Node runtime for this `uname -m` architecture and Node version. */
+  readonly node?: { readonly machine: string; readonly version: string };
+}
+
+/** Builds the directory Juju would unpack: dispatch, one bundled JS file, metadata, versions. */
+export async function buildCharm(options: BuildCharmOptions): Promise<{ charmDir: string; charmVersion: string }> {
+  const { appDir, outDir } = options;
+  const charmcraft = await readRequired(join(appDir, "charmcraft.yaml"));
+  const versions = await readRequired(join(appDir, "refresh_versions.toml"));
+  const charmVersion = options.charmVersion ?? charmVersionFromGit(await describeRepository(appDir));
+
+  await rm(outDir, { recursive: true, force: true });
+  await mkdir(join(outDir, "dist"), { recursive: true });
+  await bundle(join(appDir, options.entry ?? "src/charm.ts"), join(outDir, "dist", "charm.mjs"));
+
+  for (const [name, content] of Object.entries(splitCharmcraftYaml(charmcraft))) {
+    if (content !== undefined) await writeFile(join(outDir, name), content);
+  }
+  await writeFile(join(outDir, "refresh_versions.toml"), setCharmVersion(versions, charmVersion));
+  await writeFile(join(outDir, "dispatch"), DISPATCH_SCRIPT);
+  await chmod(join(outDir, "dispatch"), 0o755);
+  if (options.node) {
+    await mkdir(join(outDir, "bin"), { recursive: true });
+    await fetchNodeRuntime(options.node.machine, options.node.version, join(outDir, "bin", "node"));
+    await chmod(join(outDir, "bin", "node"), 0o755);
+  }
+  return { charmDir: outDir, charmVersion };
+}
+
+/**
+ * Bundles the charm into one ESM file with no `node_modules` at run time. Workspace
+ * packages are taken from source, so a charm builds without building the libraries first.
+ */
+export async function bundle(entry: string, outfile: string): Promise<void> {
+  // esbuild is heavy to import and only the build needs it.
+  const { build } = await import("esbuild");
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node22",
+    conditions: ["@refresh/source"],
+    minifySyntax: true,
+    minifyWhitespace: true,
+    legalComments: "none",
+    logLevel: "error",
+    // Some dependencies are CommonJS and call require(); give the ESM bundle one.
+    banner: { js: "import { createRequire as __charmRequire } from 'node:module'; const require = __charmRequire(import.meta.url);" },
+  });
+}
+
+/** The fixed timestamp of every zip entry, so the same charm packs to the same bytes. */
+const ZIP_TIME = new Date("1980-01-02T00:00:00Z");
+
+/** Zips a charm directory into a `.charm` file, keeping executable bits. */
+export async function packCharm(charmDir: string, outFile: string): Promise<void> {
+  const entries: Zippable = {};
+  for (const file of await listFiles(charmDir)) {
+    const { mode } = await stat(file);
+    entries[relative(charmDir, file)] = [await readFile(file), { os: 3, attrs: (mode & 0o777 | 0o100000) << 16, mtime: ZIP_TIME }];
+  }
+  await mkdir(dirname(outFile), { recursive: true });
+  await writeFile(outFile, zipSync(entries, { level: 6 }));
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...(await listFiles(path)));
+    else if (entry.isFile()) found.push(path);
+  }
+  return found;
+}
+
+async function readRequired(path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    throw new CharmBuildError("MISSING_CHARM_FILE", `${path} is missing: every charm built with @refresh needs it`, { cause: error });
+  }
+}
