@@ -1,0 +1,1 @@
+export * from "./pep440.js";
