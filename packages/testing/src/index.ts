@@ -1,1 +1,2 @@
 export {};
+export * from "./kubernetes/cluster.js";
