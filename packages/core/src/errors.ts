@@ -56,3 +56,101 @@ export class PrecheckFailed extends RefreshError {
     super("PRECHECK_FAILED", message);
   }
 }
+
+/** Whose databag a protocol value came from: a unit name (`app/2`) or the application's. */
+export type DatabagSource = { readonly unit: string } | { readonly app: string };
+
+function describeSource(source: DatabagSource): string {
+  return "unit" in source ? `unit ${source.unit}` : `the application databag of ${source.app}`;
+}
+
+/**
+ * A value in a peer-relation databag that does not match the protocol: malformed JSON or the
+ * wrong shape. Decoders report it (they never throw it), so one unit writing garbage cannot
+ * crash every other unit's hooks; the value is then treated as absent.
+ */
+export class InvalidDatabagContent extends RefreshError {
+  /** Where the value was read. */
+  readonly source: DatabagSource;
+  /** The databag key, exactly as stored. */
+  readonly key: string;
+  /** What the protocol expects under this key, in words. */
+  readonly expected: string;
+
+  constructor(source: DatabagSource, key: string, expected: string, options: { cause?: unknown } = {}) {
+    super(
+      "INVALID_DATABAG_CONTENT",
+      `${describeSource(source)} stored an invalid value under "${key}" in the refresh peer relation ` +
+        `(expected ${expected}); it is ignored as if absent. This usually clears once that unit runs a ` +
+        `charm revision that writes it correctly; check \`juju debug-log\` for errors of that unit`,
+      { ...options, resolution: "check `juju debug-log` for the unit that wrote the value" },
+    );
+    this.source = source;
+    this.key = key;
+    this.expected = expected;
+  }
+}
+
+/**
+ * The versions the application ran before the current refresh (saved by the leader in the
+ * peer relation's application databag) are missing or inconsistent. Without them the library
+ * cannot tell a rollback from a refresh or check compatibility. It happens when the previous
+ * charm revision did not use this refresh protocol (v3) at all.
+ */
+export class OriginalVersionsInvalid extends RefreshError {
+  /** Each problem found, e.g. a missing key or the workload version contradicting the pin flag. */
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(
+      "ORIGINAL_VERSIONS_INVALID",
+      `the refresh failed and automatic recovery is not possible: the original versions in the ` +
+        `refresh peer relation are missing or invalid (${problems.join("; ")}). This happens when the ` +
+        `charm revision deployed before \`juju refresh\` did not use refresh protocol v3. Roll back with ` +
+        `\`juju refresh\` to the revision that was deployed before, then contact the charm's developers`,
+      { resolution: "roll back with `juju refresh --revision <previous revision>` and contact the charm developers" },
+    );
+    this.problems = problems;
+  }
+}
+
+/**
+ * A file under `.charm_refresh_v3/` that this unit wrote itself cannot be read back. Nothing
+ * but the library writes there, so this means a manual edit or a disk problem.
+ */
+export class LocalStateInvalid extends RefreshError {
+  /** The file, relative to the charm directory. */
+  readonly path: string;
+
+  constructor(path: string, expected: string, options: { cause?: unknown } = {}) {
+    super(
+      "LOCAL_STATE_INVALID",
+      `the refresh state file ${path} is not ${expected}; it may have been edited by hand or damaged. ` +
+        `Delete it (the library recreates it, assuming a fresh install) and run \`juju resolve\` on this unit`,
+      { ...options, resolution: `delete ${path} on the unit, then run \`juju resolve\`` },
+    );
+    this.path = path;
+  }
+}
+
+/**
+ * Action parameters that do not match the action's schema (Juju validates them against
+ * `charmcraft.yaml`, so this means the charm's action definitions drifted from the library's).
+ */
+export class InvalidActionParameters extends RefreshError {
+  /** The action, e.g. `force-refresh-start`. */
+  readonly action: string;
+  /** The parameter at fault, when one is. */
+  readonly parameter: string | undefined;
+
+  constructor(action: string, parameter: string | undefined, problem: string) {
+    const where = parameter === undefined ? "" : ` parameter "${parameter}"`;
+    super(
+      "INVALID_ACTION_PARAMETERS",
+      `${action}${where}: ${problem}. See \`juju show-action <app> ${action}\` for the accepted parameters`,
+      { resolution: `run \`juju show-action <app> ${action}\` and retry with valid parameters` },
+    );
+    this.action = action;
+    this.parameter = parameter;
+  }
+}
