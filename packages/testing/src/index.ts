@@ -1,4 +1,3 @@
 export {};
 export * from "./kubernetes/cluster.js";
-export * from "./process/index.js";
 export * from "./snapd/snapd.js";
