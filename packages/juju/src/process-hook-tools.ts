@@ -1,0 +1,323 @@
+import { z } from "zod";
+import { validateActionResultKeys } from "./action-results.js";
+import { classifyHookToolFailure, HookToolFailed, HookToolOutputInvalid, UnknownHookTool } from "./errors.js";
+import type {
+  DatabagOwner,
+  GoalState,
+  HookTools,
+  LogLevel,
+  RelationId,
+  SettableStatus,
+  StatusValue,
+} from "./hook-tools.js";
+import { createProcessRunner } from "./tool-runner.js";
+import type { HookToolRunner, ToolExit } from "./tool-runner.js";
+
+/** Hook tool processes actually started, per tool name (memoised reads do not count). */
+export type HookToolStats = Readonly<Record<string, number>>;
+
+/** The real {@link HookTools}, plus the call counts benchmarks report. */
+export interface ProcessHookTools extends HookTools {
+  /** How many times each hook tool was run by this instance so far. */
+  stats(): HookToolStats;
+}
+
+/** Options of {@link createHookTools}. */
+export interface CreateHookToolsOptions {
+  /**
+   * Environment of the tool processes (`PATH` locates the tools). Defaults to inheriting
+   * this process's environment. `JUJU_UNIT_NAME` in it names this unit when `unitName` is not given.
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Replaces process spawning (the default runs the tools as child processes, never through a shell). */
+  readonly spawn?: HookToolRunner;
+  /**
+   * This unit, e.g. `app/0`: lets reads of its own databags reflect this hook's writes
+   * without asking Juju again. Without it, a write makes the next read of that relation's
+   * own databags go back to Juju.
+   */
+  readonly unitName?: string;
+  /**
+   * How long an `is-leader` answer of `true` is reused, in milliseconds. Juju guarantees
+   * leadership for about 30 seconds after it answers true (ops reuses it for as long).
+   * @default 30000
+   */
+  readonly leadershipReuseMs?: number;
+  /** Clock for leadership reuse. @default Date.now */
+  readonly now?: () => number;
+}
+
+const stringList = z.array(z.string()).nullable().transform((list) => list ?? []);
+const databag = z.record(z.string(), z.string()).nullable().transform((bag) => bag ?? {});
+const anyMap = z.record(z.string(), z.unknown()).nullable().transform((map) => map ?? {});
+const goalEntry = z.looseObject({ status: z.string(), since: z.string().nullish() });
+const goalStateOutput = z.looseObject({
+  units: z.record(z.string(), goalEntry).nullish(),
+  relations: z.record(z.string(), z.record(z.string(), goalEntry).nullish()).nullish(),
+});
+const reportedStatus = z.enum(["active", "waiting", "maintenance", "blocked", "error", "unknown", "terminated"]);
+const statusOutput = z.looseObject({ status: reportedStatus, message: z.string().nullish() });
+const applicationStatusOutput = z.looseObject({ "application-status": statusOutput });
+
+/**
+ * Builds the {@link HookTools} a charm uses on a real Juju unit: each call runs the hook
+ * tool of the same name with an argument array (`--format=json` where the tool has it, `--`
+ * before free text), reads its output through a schema, and turns failures into typed
+ * errors ({@link classifyHookToolFailure}).
+ *
+ * One instance serves one hook: reads whose answer cannot change within a hook are run at
+ * most once (config, relation membership and data, action parameters, unit state), and
+ * reads of this unit's own databags and state include the writes it made in this hook.
+ * `goal-state` and `status-get` are always asked afresh.
+ */
+export function createHookTools(options: CreateHookToolsOptions = {}): ProcessHookTools {
+  return new ProcessTools(options);
+}
+
+type Changes = Readonly<Record<string, string | null>>;
+
+class ProcessTools implements ProcessHookTools {
+  readonly #run: HookToolRunner;
+  readonly #unitName: string | undefined;
+  readonly #appName: string | undefined;
+  readonly #leadershipReuseMs: number;
+  readonly #now: () => number;
+  readonly #calls = new Map<string, number>();
+  /** Promises, not values, so concurrent callers share one process. */
+  readonly #memo = new Map<string, Promise<unknown>>();
+  /** This hook's writes to own databags, keyed like the memo, applied over what Juju returns. */
+  readonly #overlays = new Map<string, Map<string, string | null>>();
+  readonly #stateOverlay = new Map<string, string | null>();
+  #leaderSince: number | undefined;
+  #leaderRefused = false;
+
+  constructor(options: CreateHookToolsOptions) {
+    this.#run = options.spawn ?? createProcessRunner(options.env === undefined ? {} : { env: options.env });
+    const unitName = options.unitName ?? options.env?.["JUJU_UNIT_NAME"];
+    this.#unitName = unitName === "" ? undefined : unitName;
+    this.#appName = this.#unitName?.split("/")[0];
+    this.#leadershipReuseMs = options.leadershipReuseMs ?? 30_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  stats(): HookToolStats {
+    return Object.fromEntries([...this.#calls].sort(([a], [b]) => a.localeCompare(b)));
+  }
+
+  async relationIds(endpoint: string): Promise<RelationId[]> {
+    const ids = await this.#once(`relation-ids\0${endpoint}`, () =>
+      this.#json("relation-ids", ["--format=json", "--", endpoint], stringList),
+    );
+    return [...ids];
+  }
+
+  async relationList(relation: RelationId): Promise<string[]> {
+    const units = await this.#once(`relation-list\0${relation}`, () =>
+      this.#json("relation-list", ["--format=json", "-r", relation], stringList),
+    );
+    return [...units];
+  }
+
+  relationListApp(relation: RelationId): Promise<string> {
+    return this.#once(`relation-list-app\0${relation}`, () =>
+      this.#json("relation-list", ["--format=json", "-r", relation, "--app"], z.string()),
+    );
+  }
+
+  async relationGet(relation: RelationId, owner: DatabagOwner): Promise<Record<string, string>> {
+    const key = databagKey(relation, owner);
+    const stored = await this.#once(key, () =>
+      "app" in owner
+        ? this.#json("relation-get", ["--format=json", "-r", relation, "--app", "-", owner.app], databag)
+        : this.#json("relation-get", ["--format=json", "-r", relation, "-", owner.unit], databag),
+    );
+    return applyChanges(stored, this.#overlays.get(key));
+  }
+
+  async relationSet(relation: RelationId, changes: Changes, options: { app?: boolean } = {}): Promise<void> {
+    if (Object.keys(changes).length === 0) return;
+    const app = options.app === true;
+    // Juju deletes a key set to the empty string; null is this interface's spelling of that.
+    const settings = Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v ?? ""]));
+    await this.#plain("relation-set", ["-r", relation, ...(app ? ["--app"] : []), "--file", "-"], JSON.stringify(settings));
+
+    const own = app ? this.#appName : this.#unitName;
+    if (own === undefined) {
+      // Without knowing who we are we cannot tell which cached databag is ours: ask Juju again.
+      const prefix = `relation-get\0${relation}\0${app ? "app" : "unit"}\0`;
+      for (const key of this.#memo.keys()) if (key.startsWith(prefix)) this.#memo.delete(key);
+      return;
+    }
+    const key = databagKey(relation, app ? { app: own } : { unit: own });
+    const overlay = this.#overlays.get(key) ?? new Map<string, string | null>();
+    for (const [k, v] of Object.entries(settings)) overlay.set(k, v === "" ? null : v);
+    this.#overlays.set(key, overlay);
+  }
+
+  async isLeader(): Promise<boolean> {
+    // Juju keeps answering false for the rest of a hook once it has said false.
+    if (this.#leaderRefused) return false;
+    if (this.#leaderSince !== undefined && this.#now() - this.#leaderSince < this.#leadershipReuseMs) return true;
+    const askedAt = this.#now();
+    const leader = await this.#json("is-leader", ["--format=json"], z.boolean());
+    if (leader) this.#leaderSince = askedAt;
+    else {
+      this.#leaderRefused = true;
+      this.#leaderSince = undefined;
+    }
+    return leader;
+  }
+
+  async configGet(): Promise<Record<string, unknown>> {
+    const config = await this.#once("config-get", () => this.#json("config-get", ["--format=json"], anyMap));
+    return structuredClone(config);
+  }
+
+  async goalState(): Promise<GoalState> {
+    const raw = await this.#json("goal-state", ["--format=json"], goalStateOutput);
+    const relations: Record<string, Record<string, { status: string; since?: string }>> = {};
+    for (const [endpoint, members] of Object.entries(raw.relations ?? {})) relations[endpoint] = goalEntries(members ?? {});
+    return { units: goalEntries(raw.units ?? {}), relations };
+  }
+
+  async statusSet(value: { status: SettableStatus; message: string }, options: { application?: boolean } = {}): Promise<void> {
+    await this.#plain("status-set", [...(options.application === true ? ["--application"] : []), value.status, "--", value.message]);
+  }
+
+  async statusGet(options: { application?: boolean } = {}): Promise<StatusValue> {
+    if (options.application === true) {
+      const raw = await this.#json("status-get", ["--format=json", "--include-data", "--application"], applicationStatusOutput);
+      const app = raw["application-status"];
+      return { status: app.status, message: app.message ?? "" };
+    }
+    const raw = await this.#json("status-get", ["--format=json", "--include-data"], statusOutput);
+    return { status: raw.status, message: raw.message ?? "" };
+  }
+
+  async applicationVersionSet(version: string): Promise<void> {
+    await this.#plain("application-version-set", ["--", version]);
+  }
+
+  async actionGet(): Promise<Record<string, unknown>> {
+    const params = await this.#once("action-get", () => this.#json("action-get", ["--format=json"], anyMap));
+    return structuredClone(params);
+  }
+
+  async actionSet(results: Readonly<Record<string, string>>): Promise<void> {
+    const keys = Object.keys(results);
+    if (keys.length === 0) return;
+    validateActionResultKeys(keys);
+    await this.#plain("action-set", Object.entries(results).map(([k, v]) => `${k}=${v}`));
+  }
+
+  async actionFail(message: string): Promise<void> {
+    await this.#plain("action-fail", ["--", message]);
+  }
+
+  async actionLog(message: string): Promise<void> {
+    await this.#plain("action-log", ["--", message]);
+  }
+
+  async jujuLog(level: LogLevel, message: string): Promise<void> {
+    await this.#plain("juju-log", ["--log-level", level, "--", message]);
+  }
+
+  async stateGet(): Promise<Record<string, string>> {
+    const stored = await this.#once("state-get", () => this.#json("state-get", ["--format=json"], databag));
+    return applyChanges(stored, this.#stateOverlay);
+  }
+
+  async stateSet(changes: Changes): Promise<void> {
+    const sets = Object.entries(changes).filter((entry): entry is [string, string] => entry[1] !== null);
+    const deletes = Object.keys(changes).filter((key) => changes[key] === null);
+    // state-set stores an empty string as a value, so deleting takes state-delete, one key per call.
+    if (sets.length > 0) await this.#plain("state-set", ["--file", "-"], JSON.stringify(Object.fromEntries(sets)));
+    for (const [key, value] of sets) this.#stateOverlay.set(key, value);
+    for (const key of deletes) {
+      await this.#plain("state-delete", ["--", key]);
+      this.#stateOverlay.set(key, null);
+    }
+  }
+
+  resourceGet(name: string): Promise<string> {
+    return this.#once(`resource-get\0${name}`, async () => {
+      const path = (await this.#plain("resource-get", ["--", name])).trim();
+      if (path === "") throw new HookToolOutputInvalid("resource-get", path, "expected a file path");
+      return path;
+    });
+  }
+
+  /** Runs `compute` once per key; a failure is forgotten so a later call can try again. */
+  #once<T>(key: string, compute: () => Promise<T>): Promise<T> {
+    const known = this.#memo.get(key);
+    if (known !== undefined) return known as Promise<T>;
+    const pending = compute();
+    this.#memo.set(key, pending);
+    pending.catch(() => {
+      if (this.#memo.get(key) === pending) this.#memo.delete(key);
+    });
+    return pending;
+  }
+
+  async #json<S extends z.ZodType>(tool: string, args: readonly string[], schema: S): Promise<z.output<S>> {
+    const stdout = await this.#plain(tool, args);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(stdout);
+    } catch (error) {
+      throw new HookToolOutputInvalid(tool, stdout, "not JSON", error);
+    }
+    const result = schema.safeParse(parsed);
+    if (!result.success) {
+      throw new HookToolOutputInvalid(tool, stdout, z.prettifyError(result.error).replaceAll("\n", " "), result.error);
+    }
+    return result.data;
+  }
+
+  /** Runs the tool; resolves with its stdout when it exits 0, rejects with a classified error otherwise. */
+  async #plain(tool: string, args: readonly string[], stdin?: string): Promise<string> {
+    this.#calls.set(tool, (this.#calls.get(tool) ?? 0) + 1);
+    let exit: ToolExit;
+    try {
+      exit = await this.#run(stdin === undefined ? { tool, args } : { tool, args, stdin });
+    } catch (error) {
+      if (isErrno(error, "ENOENT")) throw new UnknownHookTool(tool, error);
+      throw new HookToolFailed(tool, undefined, error instanceof Error ? error.message : String(error), error);
+    }
+    if (exit.exitCode !== 0) {
+      if (exit.exitCode === undefined) {
+        throw new HookToolFailed(tool, undefined, `killed by signal ${exit.signal ?? "unknown"} ${exit.stderr}`.trim());
+      }
+      throw classifyHookToolFailure(tool, exit.exitCode, exit.stderr);
+    }
+    return exit.stdout;
+  }
+}
+
+function databagKey(relation: RelationId, owner: DatabagOwner): string {
+  return "app" in owner ? `relation-get\0${relation}\0app\0${owner.app}` : `relation-get\0${relation}\0unit\0${owner.unit}`;
+}
+
+/** A fresh copy of `stored` with this hook's writes applied (null deletes), so callers may mutate it. */
+function applyChanges(stored: Readonly<Record<string, string>>, overlay: ReadonlyMap<string, string | null> | undefined): Record<string, string> {
+  const result = { ...stored };
+  for (const [key, value] of overlay ?? []) {
+    if (value === null) delete result[key];
+    else result[key] = value;
+  }
+  return result;
+}
+
+function goalEntries(
+  entries: Readonly<Record<string, { status: string; since?: string | null | undefined }>>,
+): Record<string, { status: string; since?: string }> {
+  const out: Record<string, { status: string; since?: string }> = {};
+  for (const [name, entry] of Object.entries(entries)) {
+    out[name] = entry.since === null || entry.since === undefined ? { status: entry.status } : { status: entry.status, since: entry.since };
+  }
+  return out;
+}
+
+function isErrno(error: unknown, code: string): boolean {
+  return typeof error === "object" && error !== null && "code" in error && (error as { code: unknown }).code === code;
+}
