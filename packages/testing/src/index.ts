@@ -1,3 +1,4 @@
 export {};
 export * from "./kubernetes/cluster.js";
+export * from "./process/index.js";
 export * from "./snapd/snapd.js";

@@ -1,0 +1,110 @@
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import type { HookTools, RelationId } from "@refresh/juju";
+import { hookPath } from "./environment.js";
+import type { HookToolCall, HookToolServer } from "./server.js";
+import { runProcess } from "./spawn.js";
+
+/** Options of {@link runDispatch}. */
+export interface RunDispatchOptions {
+  /** The server whose bin directory goes on `PATH` and which answers the tool calls. */
+  readonly server: HookToolServer;
+  /** The unit's charm directory: the hook's working directory. */
+  readonly charmDir: string;
+  /** The executable to run. Default `<charmDir>/dispatch`. */
+  readonly dispatchPath?: string | undefined;
+  /**
+   * The hook's environment, normally from `buildJujuEnvironment` (plus any extra variables).
+   * `JUJU_CONTEXT_ID`, the hook-tool socket variables and `PATH` are set here and win.
+   */
+  readonly env: Readonly<Record<string, string>>;
+  /** Answers this hook's tool calls. */
+  readonly tools: HookTools;
+  /** Wall-clock limit for the whole hook; the process group is killed when it passes. */
+  readonly timeoutMs: number;
+  /**
+   * Every relation in the hook's context, so `-r N` can be resolved and unknown relations
+   * rejected as Juju does. Optional; see `HookToolScope.relations`.
+   */
+  readonly relations?: readonly RelationId[] | undefined;
+  /** The context id to use. Default: a fresh one shaped like Juju's (`<unit>-<hook>-<random>`). */
+  readonly contextId?: string | undefined;
+}
+
+/** How a dispatch run ended. */
+export interface DispatchResult {
+  /** The hook succeeded: exit status 0, not killed, not timed out. */
+  readonly ok: boolean;
+  /** Exit status, or null when a signal (or the timeout) ended it. */
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly timedOut: boolean;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly durationMs: number;
+  /** How many hook-tool calls the hook made (answered ones, failed calls included). */
+  readonly toolCalls: number;
+  /** Every hook-tool call, in order. */
+  readonly calls: readonly HookToolCall[];
+  readonly contextId: string;
+  /** When the dispatch executable could not be started, why (stderr holds a readable line too). */
+  readonly startError: Error | undefined;
+}
+
+function newContextId(env: Readonly<Record<string, string>>): string {
+  const unit = env["JUJU_UNIT_NAME"] || "unit";
+  const event = env["JUJU_HOOK_NAME"] || env["JUJU_ACTION_NAME"] || "event";
+  return `${unit}-${event}-${randomBytes(8).readBigUInt64BE().toString()}`;
+}
+
+/**
+ * Runs the charm's `dispatch` for one event, as Juju's unit agent would: a fresh
+ * environment, the charm directory as working directory, stdin closed, the hook tools on
+ * `PATH` answering through `tools` for exactly the lifetime of the process.
+ */
+export async function runDispatch(options: RunDispatchOptions): Promise<DispatchResult> {
+  const contextId = options.contextId ?? newContextId(options.env);
+  const file = options.dispatchPath ?? join(options.charmDir, "dispatch");
+  const calls: HookToolCall[] = [];
+  const unregister = options.server.register(contextId, options.tools, {
+    scope: {
+      relations: options.relations,
+      relation: options.env["JUJU_RELATION_ID"] || undefined,
+      remoteUnit: options.env["JUJU_REMOTE_UNIT"] || undefined,
+      remoteApp: options.env["JUJU_REMOTE_APP"] || undefined,
+    },
+    onCall: (call) => calls.push(call),
+  });
+  try {
+    const outcome = await runProcess({
+      file,
+      args: [],
+      cwd: options.charmDir,
+      env: {
+        ...options.env,
+        ...options.server.environment,
+        JUJU_CONTEXT_ID: contextId,
+        PATH: hookPath(options.server.binDir.path),
+      },
+      timeoutMs: options.timeoutMs,
+    });
+    let stderr = outcome.stderr;
+    if (outcome.startError !== undefined) stderr += `cannot run ${file}: ${outcome.startError.message}\n`;
+    if (outcome.timedOut) stderr += `hook killed: it ran longer than the ${options.timeoutMs} ms timeout\n`;
+    return {
+      ok: outcome.exitCode === 0 && !outcome.timedOut,
+      exitCode: outcome.exitCode,
+      signal: outcome.signal,
+      timedOut: outcome.timedOut,
+      stdout: outcome.stdout,
+      stderr,
+      durationMs: outcome.durationMs,
+      toolCalls: calls.length,
+      calls,
+      contextId,
+      startError: outcome.startError,
+    };
+  } finally {
+    unregister();
+  }
+}
