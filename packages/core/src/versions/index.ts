@@ -1,1 +1,2 @@
 export * from "./pep440.js";
+export * from "./charmVersion.js";
