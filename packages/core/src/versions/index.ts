@@ -1,2 +1,3 @@
 export * from "./pep440.js";
 export * from "./charmVersion.js";
+export * from "./constraint.js";
