@@ -1,3 +1,5 @@
+import type { Status } from "./status.js";
+
 /**
  * Every error this library throws on purpose. `code` is stable across releases, so charms
  * and tooling can branch on it; `message` says what happened and what to do next;
@@ -153,4 +155,41 @@ export class InvalidActionParameters extends RefreshError {
     this.action = action;
     this.parameter = parameter;
   }
+}
+
+/**
+ * `pause-after-unit-refresh` is not exactly `all`, `first` or `none`. Not thrown: the refresh
+ * goes on as if it were `all` (the most cautious), and `status` is what the application shows
+ * so the user fixes it.
+ */
+export class InvalidPauseAfterUnitRefresh extends RefreshError {
+  /** The value found (`undefined` when the option is missing or a peer's copy was unreadable). */
+  readonly value: unknown;
+  /** The blocked status that tells the user how to fix it. */
+  readonly status: Status;
+
+  /**
+   * @param value the raw config value
+   * @param origin `config` for this unit's `config-get`, `peer` for a copy published by a
+   *   unit that could not be decoded
+   */
+  constructor(value: unknown, origin: "config" | "peer" = "config") {
+    const fix = "run `juju config <app> pause-after-unit-refresh=first` (or all, or none)";
+    const found =
+      origin === "peer"
+        ? "a unit published an unreadable copy of pause-after-unit-refresh"
+        : value === undefined
+          ? "the charm has no pause-after-unit-refresh config option (its charmcraft.yaml lacks it)"
+          : `pause-after-unit-refresh is ${describeValue(value)}, not "all", "first" or "none"`;
+    super("INVALID_PAUSE_AFTER_UNIT_REFRESH", `${found}; the refresh pauses after every unit until this is fixed: ${fix}`, {
+      resolution: fix,
+    });
+    this.value = value;
+    this.status = { kind: "blocked", message: 'Invalid config: set pause-after-unit-refresh to "all", "first" or "none"' };
+  }
+}
+
+function describeValue(value: unknown): string {
+  const text = typeof value === "string" ? JSON.stringify(value) : `${typeof value} ${String(value)}`;
+  return text.length > 40 ? `${text.slice(0, 39)}…` : text;
 }

@@ -8,3 +8,5 @@ export * from "./protocol/databags.js";
 export * from "./protocol/original-versions.js";
 export * from "./protocol/local-files.js";
 export * from "./versions/index.js";
+export * from "./charm-config/pause.js";
+export * from "./charm-config/actions.js";
