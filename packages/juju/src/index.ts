@@ -5,3 +5,5 @@ export * from "./hook-context.js";
 export * from "./action-results.js";
 export * from "./tool-runner.js";
 export * from "./process-hook-tools.js";
+export * from "./logger.js";
+export * from "./run-charm.js";
