@@ -128,8 +128,14 @@ function resolveRelation(parsed: ParsedCommandLine, scope: HookToolScope): Relat
   throw new UsageError(`invalid value ${JSON.stringify(text)} for flag ${flag.spelled}: relation not found`);
 }
 
-/** `key=value` arguments of `relation-set`/`state-set`; an empty value deletes the key. */
-function keyValueArgs(args: readonly string[]): Map<string, string | null> {
+/**
+ * How a tool treats an empty value: `relation-set` deletes the key; `state-set` stores the
+ * empty string (deleting takes `state-delete`).
+ */
+type EmptyValue = "deletes" | "is-stored";
+
+/** `key=value` arguments of `relation-set`/`state-set`. */
+function keyValueArgs(args: readonly string[], empty: EmptyValue): Map<string, string | null> {
   const settings = new Map<string, string | null>();
   for (const arg of args) {
     const equals = arg.indexOf("=");
@@ -137,17 +143,17 @@ function keyValueArgs(args: readonly string[]): Map<string, string | null> {
     const key = arg.slice(0, equals);
     if (settings.has(key)) throw new UsageError(`duplicate key specified: ${JSON.stringify(key)}`);
     const value = arg.slice(equals + 1);
-    settings.set(key, value === "" ? null : value);
+    settings.set(key, value === "" && empty === "deletes" ? null : value);
   }
   return settings;
 }
 
 /**
- * The `--file` map of `relation-set`/`state-set` (YAML, so JSON too). Values are strings;
- * YAML null or an empty string deletes the key; other scalars keep their source text, as
- * Go's YAML decoder does when it fills a map of strings.
+ * The `--file` map of `relation-set`/`state-set` (YAML, so JSON too). Values are strings; a
+ * YAML null counts as an empty string; other scalars keep their source text, as Go's YAML
+ * decoder does when it fills a map of strings.
  */
-async function settingsFile(path: string, request: HookToolRequest): Promise<Map<string, string | null>> {
+async function settingsFile(path: string, request: HookToolRequest, empty: EmptyValue): Promise<Map<string, string | null>> {
   let text: string;
   if (path === "-") {
     text = (request.stdin ?? Buffer.alloc(0)).toString("utf8");
@@ -165,13 +171,14 @@ async function settingsFile(path: string, request: HookToolRequest): Promise<Map
   const contents = document.contents;
   if (contents === null || (isScalar(contents) && contents.value === null)) return settings;
   if (!isMap(contents)) throw new RunError("cannot parse settings file: expected a map of keys to string values");
+  const emptyValue = empty === "deletes" ? null : "";
   for (const item of contents.items) {
     const key = isScalar(item.key) ? String(item.key.value) : String(item.key);
     const value = item.value;
     if (value === null || value === undefined) {
-      settings.set(key, null);
+      settings.set(key, emptyValue);
     } else if (isScalar(value)) {
-      if (value.value === null || value.value === "") settings.set(key, null);
+      if (value.value === null || value.value === "") settings.set(key, emptyValue);
       else if (typeof value.value === "string") settings.set(key, value.value);
       else settings.set(key, value.source ?? String(value.value));
     } else {
@@ -182,10 +189,14 @@ async function settingsFile(path: string, request: HookToolRequest): Promise<Map
 }
 
 /** Settings from `--file` and from `key=value` arguments; arguments win over the file. */
-async function readSettings(parsed: ParsedCommandLine, request: HookToolRequest): Promise<Record<string, string | null>> {
-  const fromArgs = keyValueArgs(parsed.positionals);
+async function readSettings(
+  parsed: ParsedCommandLine,
+  request: HookToolRequest,
+  empty: EmptyValue,
+): Promise<Record<string, string | null>> {
+  const fromArgs = keyValueArgs(parsed.positionals, empty);
   const file = flagString(parsed, "file");
-  const merged = file === undefined ? new Map<string, string | null>() : await settingsFile(file, request);
+  const merged = file === undefined ? new Map<string, string | null>() : await settingsFile(file, request, empty);
   for (const [key, value] of fromArgs) merged.set(key, value);
   return Object.fromEntries(merged);
 }
@@ -251,7 +262,7 @@ const handlers: Record<HookToolName, Handler> = {
     // --format is still accepted (and ignored) for old charms, as Juju does.
     const parsed = parse(invocation, [FORMAT, RELATION, APP, FILE]);
     const relation = resolveRelation(parsed, invocation.scope);
-    const changes = await readSettings(parsed, invocation.request);
+    const changes = await readSettings(parsed, invocation.request, "deletes");
     await invocation.tools.relationSet(relation, changes, { app: flagBool(parsed, "app") });
     return "";
   },
@@ -401,7 +412,7 @@ const handlers: Record<HookToolName, Handler> = {
 
   async "state-set"(invocation) {
     const parsed = parse(invocation, [FILE]);
-    await invocation.tools.stateSet(await readSettings(parsed, invocation.request));
+    await invocation.tools.stateSet(await readSettings(parsed, invocation.request, "is-stored"));
     return "";
   },
 
