@@ -1,3 +1,4 @@
 export * from "./pep440.js";
 export * from "./charmVersion.js";
 export * from "./constraint.js";
+export * from "./refreshVersions.js";
