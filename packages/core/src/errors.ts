@@ -193,3 +193,14 @@ function describeValue(value: unknown): string {
   const text = typeof value === "string" ? JSON.stringify(value) : `${typeof value} ${String(value)}`;
   return text.length > 40 ? `${text.slice(0, 39)}…` : text;
 }
+
+/** A charm's `charmcraft.yaml` cannot take the refresh entries (build-time error for charm authors). */
+export class CharmcraftYamlInvalid extends RefreshError {
+  constructor(problem: string) {
+    super(
+      "CHARMCRAFT_YAML_INVALID",
+      `cannot add the refresh actions, config option and peer relation to charmcraft.yaml: ${problem}. ` +
+        `Fix the file, then build again`,
+    );
+  }
+}

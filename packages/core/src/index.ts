@@ -10,3 +10,4 @@ export * from "./protocol/local-files.js";
 export * from "./versions/index.js";
 export * from "./charm-config/pause.js";
 export * from "./charm-config/actions.js";
+export * from "./charm-config/charmcraft.js";
