@@ -65,7 +65,7 @@ describe("original versions", () => {
     expect(problemsOf(unmatchedWithVersion)).toEqual(["the original workload did not match its pin but has a workload version"]);
   });
 
-  it("rejects a charm version that is not track/version, and a malformed value", () => {
+  it("rejects a charm version that does not parse, and a malformed value", () => {
     const raw = {
       ...stored(kubernetesOriginals),
       [AppKey.originalCharmVersion]: '"1.19.0"',
@@ -75,6 +75,7 @@ describe("original versions", () => {
     expect(problems).toHaveLength(2);
     expect(problems.join("\n")).toContain(AppKey.originalCharmVersion);
     expect(problems.join("\n")).toContain(AppKey.originalCharmRevision);
+    expect(problemsOf({ ...stored(kubernetesOriginals), [AppKey.originalCharmVersion]: '"16/1.19"' })[0]).toMatch(/release components/);
   });
 });
 

@@ -1,4 +1,5 @@
 import { OriginalVersionsInvalid } from "../errors.js";
+import { CharmVersion, InvalidCharmVersion } from "../versions/charmVersion.js";
 import type { DatabagUpdate, DecodedDatabag } from "./databag.js";
 import type { AppFields } from "./databags.js";
 import { AppKey } from "./names.js";
@@ -7,7 +8,7 @@ import { AppKey } from "./names.js";
 interface OriginalVersionsBase {
   /** Original OCI image digest (`sha256:…`, Kubernetes) or snap revision (machines). */
   readonly workloadContainerVersion: string;
-  /** Original charm version text, e.g. `16/1.19.0`. */
+  /** Original charm version text, e.g. `16/1.19.0`; always parses as a `CharmVersion`. */
   readonly charmVersion: string;
   /** Original raw `.juju-charm` content, e.g. `ch:amd64/noble/postgresql-602`. */
   readonly charmRevision: string;
@@ -25,13 +26,18 @@ export type OriginalVersions = OriginalVersionsBase &
   );
 
 /**
- * Checks the stored charm version text. Stored versions only need the `track/version` shape
- * here: whether two of them are compatible is the versions module's job, done with the parsed
- * value. Returns what is wrong, or undefined.
+ * Checks that a stored charm version parses as a {@link CharmVersion}, so that callers of
+ * {@link readOriginalVersions} can parse `charmVersion` without a failure path. Returns what is
+ * wrong, or undefined.
  */
 export function charmVersionTextProblem(text: string): string | undefined {
-  const parts = text.split("/");
-  return parts.length === 2 ? undefined : `"${text}" is not of the form <track>/<version>`;
+  try {
+    new CharmVersion(text);
+    return undefined;
+  } catch (error) {
+    if (error instanceof InvalidCharmVersion) return error.message;
+    throw error;
+  }
 }
 
 /**
