@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   decideRollout,
   effectivePausePolicy,
-  parsePausePolicy,
+  gatingPolicy,
   rolloutAppStatusKind,
   workloadAllowedToStart,
   type PausePolicy,
@@ -39,45 +39,33 @@ function rollout(overrides: Partial<RolloutInputs> & { units: UnitView[] }): Ret
   });
 }
 
-describe("parsePausePolicy", () => {
-  it.each([
-    ["none", "none"],
-    ["first", "first"],
-    ["all", "all"],
-    ["All", "unknown"],
-    [" all", "unknown"],
-    ["", "unknown"],
-    [undefined, "unknown"],
-    [3, "unknown"],
-  ])("reads %j as %s", (value, expected) => {
-    expect(parsePausePolicy(value)).toBe(expected);
-  });
-});
+const policyOf = (all: UnitView[], own: unknown): PausePolicy => gatingPolicy(effectivePausePolicy(all, own));
 
 describe("effectivePausePolicy", () => {
   it("takes the most careful value among units on the newest revision", () => {
-    expect(effectivePausePolicy(units("2:new:cfg=none 1:new:cfg=all 0:old:cfg=none"), "none")).toBe("all");
+    expect(policyOf(units("2:new:cfg=none 1:new:cfg=all 0:old:cfg=none"), "none")).toBe("all");
   });
 
   it("ignores outdated units, which cannot see config changes", () => {
-    expect(effectivePausePolicy(units("2:new:cfg=none 1:old:cfg=all 0:old:cfg=all"), "all")).toBe("none");
+    expect(policyOf(units("2:new:cfg=none 1:old:cfg=all 0:old:cfg=all"), "all")).toBe("none");
   });
 
   it("treats an invalid value as stricter than all", () => {
-    expect(effectivePausePolicy(units("2:new:cfg=none 1:new:cfg=typo"), "none")).toBe("unknown");
+    expect(policyOf(units("2:new:cfg=none 1:new:cfg=typo"), "none")).toBe("unknown");
   });
 
   it("also counts the revision of the highest unit not tearing down", () => {
-    expect(effectivePausePolicy(units("3:new:down:cfg=none 2:mid:cfg=all 1:old:cfg=none"), "none")).toBe("all");
+    expect(policyOf(units("3:new:down:cfg=none 2:mid:cfg=all 1:old:cfg=none"), "none")).toBe("all");
   });
 
   it("skips units that have not published a value", () => {
-    expect(effectivePausePolicy(units("2:new 1:new:cfg=none"), "all")).toBe("none");
+    expect(policyOf(units("2:new 1:new:cfg=none"), "all")).toBe("none");
   });
 
   it("falls back to this unit's own value when no candidate published one", () => {
-    expect(effectivePausePolicy(units("2:new 1:old:cfg=none"), "all")).toBe("all");
-    expect(effectivePausePolicy([], "first")).toBe("first");
+    expect(policyOf(units("2:new 1:old:cfg=none"), "all")).toBe("all");
+    expect(policyOf([], "first")).toBe("first");
+    expect(policyOf([], "First")).toBe("unknown");
   });
 });
 

@@ -1,3 +1,5 @@
+import { effectivePauseAfterUnitRefresh, type PauseSetting, type PublishedPauseValue } from "@refresh/core";
+
 /**
  * The refresh's decisions as pure functions of what a hook observed: the effective pause
  * policy, which unit refreshes next and where the partition goes, what `resume-refresh`
@@ -12,11 +14,9 @@
  */
 export type PausePolicy = "none" | "first" | "all" | "unknown";
 
-const POLICY_RANK: Readonly<Record<PausePolicy, number>> = { none: 0, first: 1, all: 2, unknown: 3 };
-
-/** Maps a raw `pause-after-unit-refresh` value (case-sensitive) to a {@link PausePolicy}. */
-export function parsePausePolicy(value: unknown): PausePolicy {
-  return value === "none" || value === "first" || value === "all" ? value : "unknown";
+/** The policy to gate with: an invalid setting gates like `all` but is reported as `unknown`. */
+export function gatingPolicy(setting: PauseSetting): PausePolicy {
+  return setting.invalid === undefined ? setting.policy : "unknown";
 }
 
 /**
@@ -31,7 +31,7 @@ export interface UnitView {
   /** The pod is being removed (scale-down), so it is left out of the rollout decisions. */
   readonly tearingDown: boolean;
   /** The unit's raw `pause-after-unit-refresh` value as it last published it, if it did. */
-  readonly pauseConfig: string | undefined;
+  readonly pauseConfig: PublishedPauseValue;
   /** The revision the unit declared itself healthy on (`allowNextUnitToRefresh`), if any. */
   readonly healthyOnRevision: string | undefined;
 }
@@ -40,21 +40,18 @@ export interface UnitView {
  * The effective pause policy: the most careful value published by the most up-to-date units
  * (those on the revision of the highest pod, or of the highest pod not tearing down). Older
  * units never see config changes made after `juju refresh` (Juju bug 2084886), so their
- * values do not count; units that have published nothing yet are skipped.
+ * values do not count; units that have published nothing yet are skipped. The ranking
+ * itself (`none` < `first` < `all` < invalid) is core's.
  *
  * @param units all of the application's units, highest number first
  * @param ownValue this unit's own current config value, used when no candidate has published one yet
  */
-export function effectivePausePolicy(units: readonly UnitView[], ownValue: string | undefined): PausePolicy {
+export function effectivePausePolicy(units: readonly UnitView[], ownValue: unknown): PauseSetting {
   const highest = units[0];
   const highestRemaining = units.find((unit) => !unit.tearingDown);
   const newest = new Set([highest?.revision, highestRemaining?.revision]);
-  const published = units
-    .filter((unit) => newest.has(unit.revision))
-    .map((unit) => unit.pauseConfig)
-    .filter((value) => value !== undefined);
-  const values = published.length > 0 ? published : [ownValue];
-  return values.map(parsePausePolicy).reduce((most, policy) => (POLICY_RANK[policy] > POLICY_RANK[most] ? policy : most), "none");
+  const published = units.filter((unit) => newest.has(unit.revision)).map((unit) => unit.pauseConfig);
+  return effectivePauseAfterUnitRefresh(published, ownValue);
 }
 
 /** A `resume-refresh` action that arrived in this event. */

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
   incompatibleUnitStatus,
-  invalidPauseConfigAppStatus,
   lowerPriorityUnitStatus,
   precheckFailedUnitStatus,
   rolloutAppStatus,
@@ -41,7 +40,6 @@ describe("app and unit statuses", () => {
       rolloutAppStatus("paused", 99, "app"),
       rolloutAppStatus("refreshing-last", 0, "app"),
       rolloutAppStatus("refreshing", 12, "postgresql-k8s"),
-      invalidPauseConfigAppStatus(),
       wrongContainerUnitStatus(),
       incompatibleUnitStatus(),
     ]) {

@@ -11,11 +11,6 @@ export function notTrustedAppStatus(appName: string): Status {
   return status("blocked", `Run \`juju trust ${appName} --scope=cluster\`: in-place refreshes need it`);
 }
 
-/** App status while no refresh runs and `pause-after-unit-refresh` holds an invalid value. */
-export function invalidPauseConfigAppStatus(): Status {
-  return status("blocked", 'Invalid pause-after-unit-refresh: set it to "all", "first" or "none"');
-}
-
 /** App status while a refresh is in progress; `partition` is the StatefulSet's current partition. */
 export function rolloutAppStatus(kind: RolloutAppStatusKind, partition: number, appName: string): Status {
   switch (kind) {
