@@ -1,0 +1,13 @@
+export type { ActionSpec, CharmMetadata, CharmRevision, ConfigOption, LoadedCharm } from "./charm.js";
+export { jujuCharmUrl, parseCharmMetadata, validateActionParams } from "./charm.js";
+export { SimulatedHookToolError, SimulatorError } from "./errors.js";
+export type { HookHost } from "./hook-tools.js";
+export { HookKilledError, SimulatedHookTools } from "./hook-tools.js";
+export type { CharmPodTemplate, SimulatedPod, StatefulSetDriver } from "./kubernetes-workload.js";
+export { InMemoryStatefulSet, nextPodToUpdate } from "./kubernetes-workload.js";
+export type { DispatchRequest, Dispatcher, HookRecord, Invariant, InvariantViolation, SimulatorOptions, Substrate } from "./simulator.js";
+export { Simulator, buildHookEnvironment, createSimulator } from "./simulator.js";
+export type { StatusView, UnitStatusRow } from "./status-view.js";
+export { buildStatusView, renderStatusTable } from "./status-view.js";
+export type { ActionOutcome, LogLine } from "./world.js";
+export { PEER_ENDPOINT } from "./world.js";
