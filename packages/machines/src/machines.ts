@@ -644,7 +644,7 @@ export class Machines implements Common {
     const first = this.#order[0];
     let force: z.infer<typeof forceParams> | undefined;
     if (this.#isAction("force-refresh-start")) {
-      if (self !== first) await tools.actionFail(`Run this action on unit ${first ?? "?"} (the first unit to refresh)`);
+      if (self !== first) await tools.actionFail(`Run this action on unit ${first === undefined ? "?" : unitNumber(first)}, the first unit to refresh`);
       else if (this.#state !== "TRUE") await tools.actionFail(this.#stateMessage());
       else {
         const params = await this.#actionParams(forceParams);
