@@ -49,7 +49,8 @@ export const MALFORMED_PAUSE_VALUE: unique symbol = Symbol("malformed pause-afte
  */
 export type PublishedPauseValue = string | undefined | typeof MALFORMED_PAUSE_VALUE;
 
-// Invalid ranks above `all`: it gates like `all` but must also surface as a finding.
+// An invalid value ranks above all three (see moreCautious): it gates like `all` but must also
+// surface as a finding.
 const CAUTION: Readonly<Record<PauseAfterUnitRefresh, number>> = { none: 0, first: 1, all: 2 };
 
 /**

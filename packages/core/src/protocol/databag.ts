@@ -7,8 +7,11 @@ import { decodeJson, encodePythonJson, type JsonValue } from "./python-json.js";
  * codec from the JSON value to the typed value) and, for error messages, what it must hold.
  */
 export interface DatabagField<T> {
+  /** The key exactly as stored in the databag. */
   readonly key: string;
+  /** Validates the decoded JSON value and maps it to (and back from) the typed value. */
   readonly schema: z.ZodType<T, JsonValue>;
+  /** What the key must hold, in words, for {@link InvalidDatabagContent} messages. */
   readonly expected: string;
 }
 
@@ -38,6 +41,7 @@ export type DatabagUpdate<F extends DatabagFields> = {
 
 /** A decoded databag and everything wrong with it. */
 export interface DecodedDatabag<F extends DatabagFields> {
+  /** The valid values, by field name. */
   readonly values: DatabagView<F>;
   /** One entry per key whose value did not match the protocol; those keys are absent from `values`. */
   readonly problems: readonly InvalidDatabagContent[];
@@ -54,6 +58,7 @@ export type DatabagChanges = Record<string, string | null>;
  * or older revision wrote) are never decoded and never touched.
  */
 export interface DatabagCodec<F extends DatabagFields> {
+  /** The field table, by the property name the typed view uses. */
   readonly fields: F;
   /**
    * Decodes a raw databag as returned by `HookTools.relationGet`. Never throws: each malformed

@@ -95,7 +95,8 @@ export function formatPythonFloat(value: number): string {
 /**
  * Serialises a value the way Python's `json.dumps` does with default arguments (`", "` and
  * `": "` separators, non-ASCII escaped, keys in insertion order, numbers as floats), or with
- * `indent` like `json.dumps(value, indent=n)`.
+ * `indent` like `json.dumps(value, indent=n)`. Beware that JavaScript lists integer-like object
+ * keys (`"10"`) first whatever the insertion order; no protocol object has such keys.
  */
 export function encodePythonJson(value: JsonValue, options: PythonJsonOptions = {}): string {
   return encodeAt(value, options.indent, 0);
