@@ -7,9 +7,9 @@ import type {
   SettableStatus,
   StatusValue,
 } from "@refresh/juju";
-import { SimulatedHookToolError } from "./errors.js";
+import { InvalidActionResultKey, classifyHookToolFailure } from "@refresh/juju";
 import type { Databag, HookSpec, UnitRecord } from "./world.js";
-import { PEER_ENDPOINT, applyChanges, isSettableStatus } from "./world.js";
+import { PEER_ENDPOINT, applyChanges, applyStateChanges, isSettableStatus } from "./world.js";
 
 /**
  * What a running hook needs from the simulated controller and agent. The simulator implements
@@ -127,10 +127,10 @@ export class SimulatedHookTools implements HookTools {
     const number = text.slice(text.lastIndexOf(":") + 1);
     const endpoint = text.includes(":") ? text.slice(0, text.lastIndexOf(":")) : PEER_ENDPOINT;
     if (!/^\d+$/.test(number)) {
-      throw new SimulatedHookToolError(tool, 2, `invalid value "${text}" for option -r: invalid relation id`);
+      throw classifyHookToolFailure(tool, 2, `invalid value "${text}" for option -r: invalid relation id`);
     }
     if (!this.unit.uniter.inRelation || Number(number) !== this.host.relationNumber || endpoint !== PEER_ENDPOINT) {
-      throw new SimulatedHookToolError(tool, 2, `invalid value "${text}" for option -r: relation not found`);
+      throw classifyHookToolFailure(tool, 2, `invalid value "${text}" for option -r: relation not found`);
     }
   }
 
@@ -142,7 +142,7 @@ export class SimulatedHookTools implements HookTools {
   }
 
   private requireAction(tool: string): void {
-    if (this.spec.kind !== "action") throw new SimulatedHookToolError(tool, 1, "not running an action");
+    if (this.spec.kind !== "action") throw classifyHookToolFailure(tool, 1, "not running an action");
   }
 
   async relationIds(endpoint: string): Promise<RelationId[]> {
@@ -167,7 +167,7 @@ export class SimulatedHookTools implements HookTools {
     this.checkRelation("relation-get", relation);
     if ("app" in owner) {
       if (owner.app !== this.host.appName) {
-        throw new SimulatedHookToolError("relation-get", 1, `cannot read application settings: application "${owner.app}" is not in relation ${relation}`);
+        throw classifyHookToolFailure("relation-get", 1, `cannot read application settings: application "${owner.app}" is not in relation ${relation}`);
       }
       if (this.isLeaderNow()) {
         const data = { ...this.host.appDatabag().data };
@@ -179,7 +179,7 @@ export class SimulatedHookTools implements HookTools {
       return { ...this.appDataCache };
     }
     if (owner.unit.indexOf("/") < 0) {
-      throw new SimulatedHookToolError("relation-get", 2, `expected unit name, got application name "${owner.unit}"`);
+      throw classifyHookToolFailure("relation-get", 2, `expected unit name, got application name "${owner.unit}"`);
     }
     if (owner.unit === this.unit.name) {
       const data = { ...(this.host.unitDatabag(owner.unit)?.data ?? {}) };
@@ -188,7 +188,7 @@ export class SimulatedHookTools implements HookTools {
     }
     const committed = this.host.unitDatabag(owner.unit);
     if (committed === undefined) {
-      throw new SimulatedHookToolError("relation-get", 1, `cannot read settings for unit "${owner.unit}" in relation "${relation}": unit "${owner.unit}": settings not found`);
+      throw classifyHookToolFailure("relation-get", 1, `cannot read settings for unit "${owner.unit}" in relation "${relation}": unit "${owner.unit}": settings not found`);
     }
     if (!this.host.staleRemoteReads) return { ...committed.data };
     const cache = this.unit.uniter.cache;
@@ -204,7 +204,7 @@ export class SimulatedHookTools implements HookTools {
     await this.enter("relation-set");
     this.checkRelation("relation-set", relation);
     if (options.app === true) {
-      if (!this.isLeaderNow()) throw new SimulatedHookToolError("relation-set", 1, "cannot write relation settings");
+      if (!this.isLeaderNow()) throw classifyHookToolFailure("relation-set", 1, "cannot write relation settings");
       Object.assign(this.buffers.appChanges, changes);
     } else {
       Object.assign(this.buffers.unitChanges, changes);
@@ -230,10 +230,10 @@ export class SimulatedHookTools implements HookTools {
   async statusSet(value: { status: SettableStatus; message: string }, options: { application?: boolean } = {}): Promise<void> {
     await this.enter("status-set");
     if (!isSettableStatus(value.status)) {
-      throw new SimulatedHookToolError("status-set", 2, `invalid status "${String(value.status)}", expected one of [maintenance blocked waiting active]`);
+      throw classifyHookToolFailure("status-set", 2, `invalid status "${String(value.status)}", expected one of [maintenance blocked waiting active]`);
     }
     if (options.application === true) {
-      if (!this.isLeaderNow()) throw new SimulatedHookToolError("status-set", 1, "this unit is not the leader");
+      if (!this.isLeaderNow()) throw classifyHookToolFailure("status-set", 1, "this unit is not the leader");
       this.host.setAppStatus({ status: value.status, message: value.message });
     } else {
       this.host.setUnitStatus(this.unit, { status: value.status, message: value.message });
@@ -243,7 +243,7 @@ export class SimulatedHookTools implements HookTools {
   async statusGet(options: { application?: boolean } = {}): Promise<StatusValue> {
     await this.enter("status-get");
     if (options.application === true) {
-      if (!this.isLeaderNow()) throw new SimulatedHookToolError("status-get", 1, "finding application status: this unit is not the leader");
+      if (!this.isLeaderNow()) throw classifyHookToolFailure("status-get", 1, "finding application status: this unit is not the leader");
       return { ...this.host.appStatus() };
     }
     // Juju caches the unit status on first read, so a read after status-set in the same hook can be stale.
@@ -267,11 +267,9 @@ export class SimulatedHookTools implements HookTools {
     this.requireAction("action-set");
     for (const key of Object.keys(results)) {
       for (const segment of key.split(".")) {
-        if (!ACTION_KEY.test(segment)) {
-          throw new SimulatedHookToolError("action-set", 2, `key "${key}" must start and end with lowercase alphanumeric, and contain only lowercase alphanumeric, hyphens and periods`);
-        }
+        if (!ACTION_KEY.test(segment)) throw new InvalidActionResultKey(key, "is not a valid action result key");
       }
-      if (RESERVED_ACTION_KEYS.has(key)) throw new SimulatedHookToolError("action-set", 2, `cannot set reserved action key "${key}"`);
+      if (RESERVED_ACTION_KEYS.has(key)) throw new InvalidActionResultKey(key, "is reserved by Juju");
     }
     Object.assign(this.buffers.actionResults, results);
   }
@@ -297,7 +295,7 @@ export class SimulatedHookTools implements HookTools {
   async stateGet(): Promise<Record<string, string>> {
     await this.enter("state-get");
     const data = { ...this.unit.stateStore };
-    applyChanges(data, this.buffers.stateChanges);
+    applyStateChanges(data, this.buffers.stateChanges);
     return data;
   }
 
@@ -309,7 +307,7 @@ export class SimulatedHookTools implements HookTools {
   async resourceGet(name: string): Promise<string> {
     await this.enter("resource-get");
     const path = this.host.resourcePath(this.unit, name);
-    if (path === undefined) throw new SimulatedHookToolError("resource-get", 1, `could not download resource: resource "${name}" not found`);
+    if (path === undefined) throw classifyHookToolFailure("resource-get", 1, `could not download resource: resource "${name}" not found`);
     return path;
   }
 }

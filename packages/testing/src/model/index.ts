@@ -1,6 +1,6 @@
 export type { ActionSpec, CharmMetadata, CharmRevision, ConfigOption, LoadedCharm } from "./charm.js";
 export { jujuCharmUrl, parseCharmMetadata, validateActionParams } from "./charm.js";
-export { SimulatedHookToolError, SimulatorError } from "./errors.js";
+export { SimulatorError } from "./errors.js";
 export type { HookHost } from "./hook-tools.js";
 export { HookKilledError, SimulatedHookTools } from "./hook-tools.js";
 export type { CharmPodTemplate, SimulatedPod, StatefulSetDriver } from "./kubernetes-workload.js";

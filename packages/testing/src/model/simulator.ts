@@ -13,7 +13,7 @@ import { SeededRandom } from "./random.js";
 import type { StatusView } from "./status-view.js";
 import { buildStatusView, renderStatusTable } from "./status-view.js";
 import type { ActionOutcome, Databag, HookSpec, LogLine, UnitRecord } from "./world.js";
-import { PEER_ENDPOINT, applyChanges, freshUniter, hookLabel, initialStatus } from "./world.js";
+import { PEER_ENDPOINT, applyChanges, applyStateChanges, freshUniter, hookLabel, initialStatus } from "./world.js";
 
 /** Where the application runs: pods of a StatefulSet, or machines with a snap workload. */
 export type Substrate = "kubernetes" | "machines";
@@ -121,8 +121,6 @@ interface RunningHook {
 interface QueuedAction {
   readonly spec: Extract<HookSpec, { kind: "action" }>;
 }
-
-const NO_CHANGES: Record<string, never> = {};
 
 /** Starts a simulator for one application; deploy it with {@link Simulator.deploy}. */
 export async function createSimulator(options: SimulatorOptions): Promise<Simulator> {
@@ -1078,7 +1076,7 @@ export class Simulator {
       // The writer never gets -relation-changed for its own app databag write.
       unit.uniter.appVersionSeen = this.appBag.version;
     }
-    applyChanges(unit.stateStore, stateChanges ?? NO_CHANGES);
+    applyStateChanges(unit.stateStore, stateChanges);
   }
 
   private finishAction(unit: UnitRecord, spec: Extract<HookSpec, { kind: "action" }>, tools: SimulatedHookTools, failure: string | undefined): void {

@@ -156,3 +156,11 @@ export function applyChanges(target: Record<string, string>, changes: Readonly<R
 export function hookLabel(spec: HookSpec): string {
   return spec.kind === "action" ? `action ${spec.name}` : spec.name;
 }
+
+/** `state-set` / `state-delete`: unlike relation data, an empty value is kept; null deletes. */
+export function applyStateChanges(target: Record<string, string>, changes: Readonly<Record<string, string | null>>): void {
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === null) delete target[key];
+    else target[key] = value;
+  }
+}
