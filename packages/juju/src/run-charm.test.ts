@@ -1,39 +1,11 @@
 import { execFile } from "node:child_process";
-import { writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { HookTools } from "./hook-tools.js";
 import { runCharm } from "./run-charm.js";
+import { writeCharmScript } from "./test-support/charm-script.js";
 import { createFakeToolbox } from "./test-support/fake-tools.js";
 import type { FakeToolbox } from "./test-support/fake-tools.js";
-
-const INDEX = join(dirname(fileURLToPath(import.meta.url)), "index.ts");
-
-/**
- * A charm entry point as a charm author writes one, run by a real `node` on this package's
- * TypeScript sources (Node strips the types; the hook maps the `.js` import suffixes to `.ts`).
- */
-const CHARM = `
-import { registerHooks } from "node:module";
-registerHooks({
-  resolve(specifier, context, next) {
-    try {
-      return next(specifier, context);
-    } catch (error) {
-      if (specifier.startsWith(".") && specifier.endsWith(".js")) return next(specifier.slice(0, -3) + ".ts", context);
-      throw error;
-    }
-  },
-});
-const { runCharm } = await import(${JSON.stringify(pathToFileURL(INDEX).href)});
-await runCharm(async ({ context, tools, log }) => {
-  log.info("running " + context.event.kind + " " + context.event.name + " on " + context.unitName);
-  const mode = context.environment["CHARM_TEST_MODE"];
-  if (mode === "action") await tools.actionSet({ result: "done" });
-  if (mode === "throw") throw new Error("workload unreachable", { cause: new Error("connection refused") });
-});
-`;
 
 const JUJU_ENV = {
   JUJU_DISPATCH_PATH: "hooks/update-status",
@@ -49,7 +21,7 @@ let charm: string;
 beforeEach(async () => {
   box = await createFakeToolbox();
   charm = join(box.bin, "..", "charm.mjs");
-  await writeFile(charm, CHARM);
+  await writeCharmScript(charm);
   for (const tool of ["juju-log", "action-fail", "action-set"]) await box.install(tool);
 });
 
@@ -131,7 +103,7 @@ describe("runCharm in a real process", () => {
     await box.cleanup();
     box = await createFakeToolbox();
     charm = join(box.bin, "..", "charm.mjs");
-    await writeFile(charm, CHARM);
+    await writeCharmScript(charm);
     const result = await dispatch({ ...JUJU_ENV, CHARM_TEST_MODE: "throw" });
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain("juju-log failed");
