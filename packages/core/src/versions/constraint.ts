@@ -244,6 +244,12 @@ function splitAndParts(text: string, group: string): string[] {
  * `1.0+local`, `1.2.3` accepts `1.2.3+local`; pre-releases inside a range are accepted.
  * Contradictions such as `>=2,<1` parse and allow nothing.
  *
+ * Where poetry-core's behaviour is accidental, this follows PEP 440 instead, on purpose:
+ * `!=V` rejects exactly the versions `==V` accepts (so `!=1.2` accepts `1.2.post1` and
+ * `1.2rc1`); `V.*` is a PEP 440 prefix match of any length (`1.*` accepts `1.0rc1`,
+ * `1.2.3.*` means 1.2.3.x); a wildcard after `>=`, `<` etc., the `<>` operator and the `dev`
+ * keyword are errors rather than silently ignored.
+ *
  * @throws {InvalidConstraint} naming the part that could not be read.
  */
 export function parseConstraint(text: string): VersionConstraint {
