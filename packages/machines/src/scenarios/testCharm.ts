@@ -99,7 +99,6 @@ function handler(world: TestWorld): CharmHandler {
       refreshSnap: async ({ snapName, snapRevision, refresh, snapd: guarded }) => {
         const from = world.installed(unit);
         world.refreshes.push({ unit, event, from, to: snapRevision });
-        if (world.notReady.has(unit)) world.violations.push(`${unit} refreshed its snap while the peer relation was not ready`);
         if (from !== undefined) fake.setServiceRunning(snapName, false);
         try {
           await guarded.refresh(snapName, snapRevision);
@@ -109,10 +108,12 @@ function handler(world: TestWorld): CharmHandler {
       },
     };
     let refresh: Machines;
+    const refreshesBefore = world.refreshes.length;
     try {
       refresh = await Machines.create(run, charm, { snapd, architecture: "x86_64" });
     } catch (error) {
       if (error instanceof PeerRelationNotReady) {
+        if (world.refreshes.length > refreshesBefore) world.violations.push(`${unit} refreshed its snap in an event that raised PeerRelationNotReady`);
         world.notReady.add(unit);
         await run.tools.statusSet({ status: "maintenance", message: "Waiting for peer relation" });
         return;
