@@ -9,11 +9,11 @@ import { generateTestCertificates } from "./tls.js";
 import type { TestCertificates } from "./tls.js";
 
 const V1: PodTemplate = {
-  annotations: { "juju.is/charm-revision": "10" },
+  annotations: { "charm.juju.is/modified-version": "10" },
   containers: [{ name: "workload", image: "registry.jujucharms.com/charm/abc/image@sha256:1111" }],
 };
 const V2: PodTemplate = {
-  annotations: { "juju.is/charm-revision": "11" },
+  annotations: { "charm.juju.is/modified-version": "11" },
   containers: [{ name: "workload", image: "registry.jujucharms.com/charm/abc/image@sha256:2222" }],
 };
 
@@ -128,6 +128,15 @@ describe("TLS and authentication", () => {
     expect(reply.status).toBe(200);
     await server.close();
     await expect(readFile(join(account.directory, "token"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("a rotated token is written to the directory; the old one stops working when revoked", async () => {
+    const { server } = await setup();
+    const account = await server.writeServiceAccount("db");
+    const rotated = await server.rotateToken(account, { revokeOld: true });
+    expect(await readFile(join(account.directory, "token"), "utf8")).toBe(rotated.token);
+    expect((await call(server, STS, { token: account.token, ca: server.caCertificate })).status).toBe(401);
+    expect((await call(server, STS, { token: rotated.token, ca: server.caCertificate })).status).toBe(200);
   });
 });
 
@@ -287,9 +296,11 @@ describe("trust", () => {
   });
 
   it("can forbid reads to untrusted applications too", async () => {
-    const { client } = await setup({ trusted: false, untrustedCanRead: false });
+    const { client, server } = await setup({ trusted: false, untrustedCanRead: false });
     expect((await client(STS)).body).toMatchObject({ reason: "Forbidden", code: 403 });
     expect((await client(PODS)).status).toBe(403);
+    server.setUntrustedCanRead(true);
+    expect((await client(PODS)).status).toBe(200);
   });
 
   it("rejects a malformed access review", async () => {

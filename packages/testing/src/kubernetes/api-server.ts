@@ -180,7 +180,7 @@ export class FakeKubernetesApiServer {
   /** PEM of the CA that signed the server certificate (what goes in `ca.crt`). */
   readonly caCertificate: string;
   private readonly server: Server;
-  private readonly untrustedCanRead: boolean;
+  private untrustedCanRead: boolean;
   private readonly tokens = new Map<string, string>();
   private readonly log: ApiRequestRecord[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -245,6 +245,25 @@ export class FakeKubernetesApiServer {
   /** Revokes a token: later requests with it get 401, like an expired projected token. */
   revokeToken(token: string): void {
     this.tokens.delete(token);
+  }
+
+  /**
+   * Rotates the token of a service-account directory, as the kubelet does with projected
+   * tokens: a new token is written to its `token` file; the old one keeps working unless
+   * `revokeOld` is set (then clients that cached it get 401).
+   */
+  async rotateToken(account: ServiceAccount, options: { readonly revokeOld?: boolean } = {}): Promise<ServiceAccount> {
+    const app = this.tokens.get(account.token);
+    if (app === undefined) throw new Error("rotateToken: this service account's token was not issued by this server or was revoked");
+    const token = this.issueToken(app);
+    await writeFile(join(account.directory, "token"), token, { mode: 0o600 });
+    if (options.revokeOld === true) this.revokeToken(account.token);
+    return { ...account, token };
+  }
+
+  /** Changes whether applications without `juju trust` may read (see the start option). */
+  setUntrustedCanRead(allowed: boolean): void {
+    this.untrustedCanRead = allowed;
   }
 
   /**

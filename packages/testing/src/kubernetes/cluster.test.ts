@@ -4,14 +4,14 @@ import { FakeKubernetesCluster, imageIdFor } from "./cluster.js";
 import type { ClusterChange, FakeStatefulSet, PodTemplate } from "./cluster.js";
 
 const V1: PodTemplate = {
-  annotations: { "juju.is/charm-revision": "10" },
+  annotations: { "charm.juju.is/modified-version": "10" },
   containers: [
     { name: "charm", image: "jujusolutions/charm-base:ubuntu-22.04" },
     { name: "postgresql", image: "registry.jujucharms.com/charm/abc/postgresql-image@sha256:1111" },
   ],
 };
 const V2: PodTemplate = {
-  annotations: { "juju.is/charm-revision": "11" },
+  annotations: { "charm.juju.is/modified-version": "11" },
   containers: [
     { name: "charm", image: "jujusolutions/charm-base:ubuntu-22.04" },
     { name: "postgresql", image: "registry.jujucharms.com/charm/abc/postgresql-image@sha256:2222" },
@@ -215,6 +215,21 @@ describe("rolling update with a partition", () => {
     expect(sts.updateRevision).toBe(old);
     expect(rollAsFarAsAllowed(sts)).toEqual([2]);
     expect(sts.pods().every((pod) => pod.revision === old)).toBe(true);
+  });
+});
+
+describe("container restarts", () => {
+  it("keep the pod (same uid and revision), count the restart and make it not Ready", () => {
+    const { sts } = deploy(2);
+    const before = sts.pod(1);
+    const changes = sts.restartContainer(1, "charm");
+    const after = sts.pod(1);
+    expect(after?.uid).toBe(before?.uid);
+    expect(after?.revision).toBe(before?.revision);
+    expect(after?.ready).toBe(false);
+    expect(after?.containers.find((c) => c.name === "charm")?.restartCount).toBe(1);
+    expect(changes).toEqual([{ type: "pod-ready-changed", app: "postgresql-k8s", ordinal: 1, uid: before?.uid, ready: false }]);
+    expect(() => sts.restartContainer(1, "nope")).toThrow(/no container/);
   });
 });
 

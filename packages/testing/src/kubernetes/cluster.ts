@@ -22,7 +22,10 @@ export interface ContainerTemplate {
  * refresh produce a new ControllerRevision, as Juju does.
  */
 export interface PodTemplate {
-  /** Pod template annotations (Juju records the charm revision here). */
+  /**
+   * Pod template annotations. Juju bumps `charm.juju.is/modified-version` here on a charm
+   * refresh, which is why a charm-only refresh rolls the pods.
+   */
   readonly annotations?: Readonly<Record<string, string>>;
   /** Containers of every pod, in order. */
   readonly containers: readonly ContainerTemplate[];
@@ -505,6 +508,32 @@ export class FakeStatefulSet {
     }
     pod.containers = pod.containers.map((status) => (status.name === container ? { ...status, imageID } : status));
     pod.resourceVersion = this.cluster.nextResourceVersion();
+  }
+
+  /**
+   * Restarts one container in place (a crash or a failed liveness probe): `restartCount` goes
+   * up, the pod keeps its uid, revision and local (emptyDir) state, and is not Ready until the
+   * model calls {@link setReady} again. Juju runs no hook for this in outdated units (LP 2073506).
+   */
+  restartContainer(ordinal: number, container: string): ClusterChange[] {
+    const pod = this.requirePod(ordinal);
+    if (!pod.containers.some((status) => status.name === container)) {
+      throw new FakeClusterError(`pod ${this.podName(ordinal)} has no container "${container}"`);
+    }
+    if (pod.deletionTimestamp !== undefined) {
+      throw new FakeClusterError(`pod ${this.podName(ordinal)} is terminating; its containers are not restarted`);
+    }
+    pod.containers = pod.containers.map((status) =>
+      status.name === container ? { ...status, restartCount: status.restartCount + 1, ready: false } : status,
+    );
+    pod.resourceVersion = this.cluster.nextResourceVersion();
+    const changes: ClusterChange[] = [];
+    if (pod.ready) {
+      pod.ready = false;
+      changes.push({ type: "pod-ready-changed", app: this.app, ordinal, uid: pod.uid, ready: false });
+      this.touch();
+    }
+    return this.publish(changes);
   }
 
   /**
