@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, test } from "vitest";
+import { deployTestCharm, type TestWorld } from "./scenarios/testCharm.js";
+
+// Budgets: a steady-state event may make at most N + 10 hook-tool calls for N units (the
+// library's share plus the test charm's two status-set calls) and no relation-set.
+const UNITS = 5;
+const V1 = { revision: 602, charmVersion: "16/1.19.0", workloadVersion: "16.4", snapRevision: "182" };
+const V2 = { revision: 613, charmVersion: "16/1.20.0", workloadVersion: "16.8", snapRevision: "183" };
+
+let world: TestWorld;
+
+function checkBudget(label: string, since: number, allowRelationSet: boolean): void {
+  for (const hook of world.sim.history.slice(since)) {
+    const total = Object.values(hook.toolCalls).reduce((sum, count) => sum + count, 0);
+    if (total > UNITS + 10) throw new Error(`${label}: ${hook.unit} ${hook.hook} made ${total} hook-tool calls (budget ${UNITS + 10}): ${JSON.stringify(hook.toolCalls)}`);
+    if (!allowRelationSet && (hook.toolCalls["relation-set"] ?? 0) > 0) throw new Error(`${label}: ${hook.unit} ${hook.hook} wrote to a databag although nothing changed`);
+  }
+}
+
+describe("machines per-event cost", () => {
+  beforeAll(async () => {
+    world = await deployTestCharm({ revisions: [V1, V2], units: UNITS, pause: "all" });
+  });
+  afterAll(async () => world.close());
+
+  test("steady state", async ({ bench }) => {
+    await bench("update-status on every unit", async () => {
+      const since = world.sim.history.length;
+      world.sim.fireUpdateStatus();
+      await world.sim.settle();
+      checkBudget("steady state", since, false);
+    }).run({ time: 0, iterations: 5, warmupTime: 0, warmupIterations: 0 });
+  });
+
+  test("refresh in progress", async ({ bench }) => {
+    world.sim.refresh({ to: 613 });
+    await world.sim.settle();
+    await bench("update-status on every unit while paused", async () => {
+      const since = world.sim.history.length;
+      world.sim.fireUpdateStatus();
+      await world.sim.settle();
+      checkBudget("in progress", since, false);
+    }).run({ time: 0, iterations: 5, warmupTime: 0, warmupIterations: 0 });
+  });
+});
