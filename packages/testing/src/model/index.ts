@@ -11,3 +11,5 @@ export type { StatusView, UnitStatusRow } from "./status-view.js";
 export { buildStatusView, renderStatusTable } from "./status-view.js";
 export type { ActionOutcome, LogLine } from "./world.js";
 export { PEER_ENDPOINT } from "./world.js";
+export type { EventResult, UnitEvent, UnitState } from "./run-event.js";
+export { runEvent } from "./run-event.js";
