@@ -1,6 +1,7 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { classifyHookToolFailure } from "@refresh/juju";
 import { beforeEach, describe, expect, it } from "vitest";
 import { type HookToolScope, executeHookTool } from "./commands.js";
 import { InMemoryHookTools, type RecordedCall } from "./recording-tools.test-support.js";
@@ -336,6 +337,14 @@ describe("failures: Juju's exit codes and error strings", () => {
     const response = await call("relation-list", ["-r", "gone:12"], { scope: {} });
     expect(response.exitCode).toBe(2);
     expect(response.stderr).toContain("relation not found");
+  });
+
+  it("prints Juju's own wording of a @refresh/juju HookToolError, with its exit code", async () => {
+    tools.relationGet = () => Promise.reject(classifyHookToolFailure("relation-get", 2, 'invalid value "9" for option -r: relation not found'));
+    const unknownRelation = await call("relation-get", ["--format=json", "-r", "db-peers:3", "-", "db/0"]);
+    expect(unknownRelation).toEqual({ exitCode: 2, stdout: "", stderr: 'ERROR invalid value "9" for option -r: relation not found\n' });
+    tools.isLeader = () => Promise.reject(classifyHookToolFailure("is-leader", 1, "ERROR leadership lease expired"));
+    expect(await call("is-leader", [])).toEqual({ exitCode: 1, stdout: "", stderr: "ERROR leadership lease expired\n" });
   });
 
   it("rejects a settings file that is not a map of strings, without calling the tools", async () => {

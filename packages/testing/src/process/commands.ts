@@ -442,14 +442,22 @@ export function isHookToolName(name: string): name is HookToolName {
 /**
  * The exit status a failure maps to: 2 for argument errors, 1 for errors while running.
  * A `HookTools` implementation may throw an error carrying `exitCode: 2` for failures Juju
- * reports at argument time (for example a relation that is not in the hook's context).
+ * reports at argument time (for example a relation that is not in the hook's context), as
+ * `HookToolError` from `@refresh/juju` does.
  */
 function exitCodeOf(error: unknown): number {
   const code = (error as { exitCode?: unknown } | null)?.exitCode;
   return code === 2 ? 2 : 1;
 }
 
+/**
+ * The line to print after `ERROR `. An error that carries Juju's own wording in `stderr`
+ * (`HookToolError` from `@refresh/juju`) is printed with that wording, not with its
+ * explanatory message, so the charm's client classifies it exactly as on Juju.
+ */
 function messageOf(error: unknown): string {
+  const stderr = (error as { stderr?: unknown } | null)?.stderr;
+  if (typeof stderr === "string" && stderr.trim() !== "") return stderr.trim().replace(/^ERROR /, "");
   return error instanceof Error ? error.message : String(error);
 }
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { buildJujuEnvironment } from "./environment.js";
-import { runDispatch } from "./dispatch.js";
+import { createDispatcher, runDispatch } from "./dispatch.js";
 import { HOOK_TOOL_SOCKET_ENV } from "./protocol.js";
 import { HookToolServer } from "./server.js";
 import { InMemoryHookTools } from "./recording-tools.test-support.js";
@@ -249,6 +249,26 @@ wait
     } finally {
       unregister();
     }
+  });
+});
+
+describe("createDispatcher", () => {
+  it("runs the request's executable and always reports a numeric exit status", async () => {
+    const dispatch = createDispatcher(server);
+    await writeFile(join(charmDir, "hook"), "#!/bin/sh\nis-leader --format=json\n");
+    await chmod(join(charmDir, "hook"), 0o755);
+    const request = { executable: join(charmDir, "hook"), charmDir, environment: hookEnv(), tools, timeoutMs: 10_000 };
+    const done = await dispatch(request);
+    expect(done).toMatchObject({ exitCode: 0, stdout: "false\n", stderr: "" });
+    expect(done.result.toolCalls).toBe(1);
+
+    await writeFile(join(charmDir, "hook"), "#!/bin/sh\nsleep 60\n");
+    const killed = await dispatch({ ...request, timeoutMs: 200 });
+    expect(killed.exitCode).toBe(137);
+    expect(killed.result.timedOut).toBe(true);
+
+    const missing = await dispatch({ ...request, executable: join(charmDir, "absent") });
+    expect(missing.exitCode).toBe(127);
   });
 });
 

@@ -108,3 +108,55 @@ export async function runDispatch(options: RunDispatchOptions): Promise<Dispatch
     unregister();
   }
 }
+
+/**
+ * One event to run through a charm's `dispatch`, in the shape the simulator's process mode
+ * asks for (`DispatchRequest` of the model); declared here so the two stay decoupled.
+ */
+export interface ProcessDispatchRequest {
+  /** Absolute path of the executable to run. */
+  readonly executable: string;
+  readonly charmDir: string;
+  /** The Juju environment of the event; `PATH`, the context id and the socket are added. */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly tools: HookTools;
+  readonly timeoutMs: number;
+  /** See {@link RunDispatchOptions.relations}. */
+  readonly relations?: readonly RelationId[] | undefined;
+}
+
+/** How a dispatch ended, with an exit status that is always a number (see {@link createDispatcher}). */
+export interface ProcessDispatchOutcome {
+  /** The exit status; 128 + the signal number when a signal (or the timeout) killed it, 127 when it could not start. */
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Everything else about the run: duration, tool calls, timeout. */
+  readonly result: DispatchResult;
+}
+
+const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
+
+/**
+ * A dispatcher for the simulator's process mode: every request runs through
+ * {@link runDispatch} on `server`. Exit statuses follow the shell's convention, so a hook
+ * the timeout killed reads as failed (137) rather than as a missing number.
+ */
+export function createDispatcher(server: HookToolServer): (request: ProcessDispatchRequest) => Promise<ProcessDispatchOutcome> {
+  return async (request) => {
+    const result = await runDispatch({
+      server,
+      charmDir: request.charmDir,
+      dispatchPath: request.executable,
+      env: request.environment,
+      tools: request.tools,
+      timeoutMs: request.timeoutMs,
+      relations: request.relations,
+    });
+    let exitCode: number;
+    if (result.exitCode !== null) exitCode = result.exitCode;
+    else if (result.startError !== undefined) exitCode = 127;
+    else exitCode = 128 + (result.signal === null ? 9 : (SIGNAL_NUMBERS[result.signal] ?? 9));
+    return { exitCode, stdout: result.stdout, stderr: result.stderr, result };
+  };
+}

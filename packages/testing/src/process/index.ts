@@ -13,4 +13,11 @@ export {
 } from "./client.js";
 export { HOOK_TOOL_SOCKET_ENV, encodeRequest, type HookToolRequest, type HookToolResponse } from "./protocol.js";
 export { buildJujuEnvironment, hookPath, InvalidJujuEnvironmentError, type JujuEnvironmentDescription } from "./environment.js";
-export { runDispatch, type DispatchResult, type RunDispatchOptions } from "./dispatch.js";
+export {
+  runDispatch,
+  createDispatcher,
+  type DispatchResult,
+  type RunDispatchOptions,
+  type ProcessDispatchRequest,
+  type ProcessDispatchOutcome,
+} from "./dispatch.js";

@@ -127,8 +127,8 @@ export class HookToolServer {
   }
 
   /**
-   * Answers one request as if it had come over the socket. The socket path and the tests
-   * of argument parsing share this entry point.
+   * Answers one request as if it had come over the socket (the socket handler calls this),
+   * for callers that hold a request already.
    */
   async handle(request: HookToolRequest): Promise<HookToolResponse> {
     const registration = this.contexts.get(request.contextId);
