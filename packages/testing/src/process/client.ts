@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { access, chmod, constants, mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { access, chmod, constants, lstat, mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir, userInfo } from "node:os";
 import { dirname, join } from "node:path";
 import { C_CLIENT_SOURCE, nodeClientSource } from "./client-sources.js";
@@ -65,6 +65,20 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
+ * Every hook runs the cached binary, so a cache directory someone else could write to (the
+ * default lives in the shared temp dir) would let them run code in every simulated hook.
+ */
+async function requirePrivateDirectory(dir: string): Promise<void> {
+  const info = await lstat(dir);
+  const owner = process.getuid?.();
+  if (!info.isDirectory() || (owner !== undefined && info.uid !== owner) || (info.mode & 0o022) !== 0) {
+    throw new HookToolClientBuildError(
+      `the cache directory ${dir} is not a directory that only this user can write to; remove it or pass another cacheDir`,
+    );
+  }
+}
+
+/**
  * Returns the path of the compiled C client, compiling it on first use. The binary is named
  * after a hash of its source, so a changed client is rebuilt, and it is renamed into place
  * so concurrent test workers never run a half-written file.
@@ -73,12 +87,21 @@ export async function compiledHookToolClient(options: { cacheDir?: string | unde
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const hash = createHash("sha256").update(C_CLIENT_SOURCE).digest("hex").slice(0, 16);
   const binary = join(cacheDir, `hook-tool-${hash}`);
+  try {
+    await mkdir(cacheDir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new HookToolClientBuildError(`cannot create the cache directory ${cacheDir} (${(error as Error).message})`);
+  }
+  await requirePrivateDirectory(cacheDir);
   if (await exists(binary)) return binary;
-  await mkdir(cacheDir, { recursive: true, mode: 0o700 });
   const unique = `${process.pid}-${Math.random().toString(36).slice(2)}`;
   const source = join(cacheDir, `hook-tool-${hash}-${unique}.c`);
   const partial = `${binary}.${unique}.partial`;
-  await writeFile(source, C_CLIENT_SOURCE);
+  try {
+    await writeFile(source, C_CLIENT_SOURCE);
+  } catch (error) {
+    throw new HookToolClientBuildError(`cannot write to the cache directory ${cacheDir} (${(error as Error).message})`);
+  }
   try {
     const outcome = await runProcess({
       file: options.compiler ?? "cc",

@@ -1,10 +1,11 @@
 import { execFile } from "node:child_process";
-import { chmod, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { buildJujuEnvironment } from "./environment.js";
+import { compiledHookToolClient } from "./client.js";
 import { createDispatcher, runDispatch } from "./dispatch.js";
 import { HOOK_TOOL_SOCKET_ENV } from "./protocol.js";
 import { HookToolServer } from "./server.js";
@@ -296,6 +297,21 @@ relation-get --format=json - db/1
     } finally {
       await fallback.close();
     }
+  });
+
+  it("compiles the client once per cache directory and reuses it", async () => {
+    const cacheDir = await mkdtemp(join(tmpdir(), "client-cache-"));
+    const first = await compiledHookToolClient({ cacheDir });
+    const builtAt = (await stat(first)).mtimeMs;
+    const second = await compiledHookToolClient({ cacheDir, compiler: "/nonexistent/cc" });
+    expect(second).toBe(first);
+    expect((await stat(second)).mtimeMs).toBe(builtAt);
+  });
+
+  it("refuses a cache directory that others can write to", async () => {
+    const cacheDir = await mkdtemp(join(tmpdir(), "client-cache-"));
+    await chmod(cacheDir, 0o777);
+    await expect(compiledHookToolClient({ cacheDir })).rejects.toThrow(/not a directory that only this user can write to/);
   });
 
   it("fails with a clear error when the compiled client is required and cannot be built", async () => {
