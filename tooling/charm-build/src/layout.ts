@@ -44,6 +44,9 @@ export const DISPATCH_SCRIPT = `#!/bin/sh
 JUJU_DISPATCH_PATH="\${JUJU_DISPATCH_PATH:-$0}"
 export JUJU_DISPATCH_PATH
 charm_dir=$(dirname "$0")
+# Every event starts Node afresh; V8's compile cache skips re-parsing the bundle each time.
+NODE_COMPILE_CACHE="\${NODE_COMPILE_CACHE:-$charm_dir/.node-compile-cache}"
+export NODE_COMPILE_CACHE
 if [ -x "$charm_dir/bin/node" ]; then
   exec "$charm_dir/bin/node" "$charm_dir/dist/charm.mjs"
 fi

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unzipSync } from "fflate";
@@ -73,6 +73,8 @@ describe("buildCharm and packCharm", () => {
     });
     expect(readFileSync(outFile, "utf8")).toBe("hooks/install");
 
+    // Running the charm left a compile cache behind; packing must leave it out.
+    expect(existsSync(join(outDir, ".node-compile-cache"))).toBe(true);
     const charmFile = join(app, "tiny.charm");
     await packCharm(outDir, charmFile);
     const entries = unzipSync(readFileSync(charmFile));

@@ -69,6 +69,9 @@ export async function bundle(entry: string, outfile: string): Promise<void> {
   });
 }
 
+/** What a charm writes into its own directory when it runs; never part of a package. */
+const RUNTIME_ENTRIES = new Set([".node-compile-cache", ".charm_refresh_v3"]);
+
 /** The fixed timestamp of every zip entry, so the same charm packs to the same bytes. */
 const ZIP_TIME = new Date("1980-01-02T00:00:00Z");
 
@@ -86,6 +89,7 @@ export async function packCharm(charmDir: string, outFile: string): Promise<void
 async function listFiles(dir: string): Promise<string[]> {
   const found: string[] = [];
   for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (RUNTIME_ENTRIES.has(entry.name)) continue;
     const path = join(dir, entry.name);
     if (entry.isDirectory()) found.push(...(await listFiles(path)));
     else if (entry.isFile()) found.push(path);
