@@ -184,6 +184,25 @@ describe("FakeSnapd outages", () => {
     expect((await call(socket, "GET", "/v2/snaps")).status).toBe(200);
   });
 
+  it("slows changes down on demand and lets a gate hold requests in order", async () => {
+    const { snapd, socket } = await machine({ pollsUntilReady: 0 });
+    snapd.setPollsUntilReady(3);
+    const started = await call(socket, "POST", "/v2/snaps/charmed-postgresql", { action: "refresh", revision: "183" });
+    expect((await waitForChange(socket, String(started.body["change"]))).statuses).toEqual(["Doing", "Doing", "Doing", "Done"]);
+    const order: string[] = [];
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    snapd.setRequestGate(async (request) => {
+      if (request.method === "POST") await held;
+      order.push(request.method);
+    });
+    const refresh = call(socket, "POST", "/v2/snaps/charmed-postgresql", { action: "refresh", revision: "182" });
+    await call(socket, "GET", "/v2/snaps/charmed-postgresql");
+    release();
+    expect((await refresh).status).toBe(202);
+    expect(order).toEqual(["GET", "POST"]);
+  });
+
   it("records every request", async () => {
     const { snapd, socket } = await machine();
     await call(socket, "GET", "/v2/snaps?snaps=charmed-postgresql");
