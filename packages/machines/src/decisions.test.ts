@@ -1,14 +1,13 @@
 import fc from "fast-check";
+import { charmhubRevision, parsePauseAfterUnitRefresh } from "@refresh/core";
 import { describe, expect, it } from "vitest";
 import {
   applyFixedOrder,
-  charmhubRevision,
   defaultRefreshOrder,
   determineInProgress,
   firstUnhealthyBefore,
   freshness,
   nextUnitToRefresh,
-  parsePauseAfter,
   refreshOrderProblem,
   resumeRequired,
   type FreshnessBasis,
@@ -101,7 +100,9 @@ describe("next unit and health of previous units", () => {
 
 describe("pause-after-unit-refresh", () => {
   it("accepts exactly all, first and none", () => {
-    expect(["all", "first", "none", "ALL", "", 3, undefined].map(parsePauseAfter)).toEqual(["all", "first", "none", "invalid", "invalid", "invalid", "invalid"]);
+    // Core parses the option; the refresh sees an invalid value as `all` plus a finding.
+    const parsed = ["all", "first", "none", "ALL", "", 3, undefined].map(parsePauseAfterUnitRefresh);
+    expect(parsed.map((setting) => (setting.invalid === undefined ? setting.policy : "invalid"))).toEqual(["all", "first", "none", "invalid", "invalid", "invalid", "invalid"]);
   });
   it.each([
     ["none", [false, false, false, false]],
@@ -109,11 +110,12 @@ describe("pause-after-unit-refresh", () => {
     ["all", [false, true, true, true]],
     ["invalid", [false, true, true, true]],
   ] as const)("pause %s: resume needed at indexes 0..3 = %j", (pause, expected) => {
-    expect([0, 1, 2, 3].map((index) => resumeRequired(pause, index))).toEqual(expected);
+    const setting = parsePauseAfterUnitRefresh(pause);
+    expect([0, 1, 2, 3].map((index) => resumeRequired(setting, index))).toEqual(expected);
   });
 });
 
-describe("charmhubRevision", () => {
+describe("charmhubRevision (core's, as machines uses it)", () => {
   it("reads the number after the last dash of a Charmhub charm, and nothing for a local one", () => {
     expect(charmhubRevision("ch:amd64/jammy/postgresql-k8s-602")).toBe("602");
     expect(charmhubRevision("local:jammy/postgresql-3")).toBeUndefined();

@@ -5,11 +5,7 @@
  * tested table by table without Juju or snapd.
  */
 
-/** A confirmed charm-code refresh of a unit: raw `.juju-charm` text and its mtime (float seconds). */
-export interface CharmCodeRefresh {
-  readonly charmRevision: string;
-  readonly timeOfRefresh: number;
-}
+import type { CharmCodeRefresh, PauseSetting } from "@refresh/core";
 
 /** What one unit publishes in its databag, decoded (absent or invalid keys are undefined). */
 export interface PublishedUnitState {
@@ -129,26 +125,10 @@ export function firstUnhealthyBefore(order: readonly PeerUnit[], index: number, 
     );
 }
 
-/** `pause-after-unit-refresh` as the refresh uses it; anything unrecognised is INVALID (treated like `all`). */
-export type PauseAfter = "all" | "first" | "none" | "invalid";
-
-/** Parses the raw `pause-after-unit-refresh` config value. */
-export function parsePauseAfter(raw: unknown): PauseAfter {
-  return raw === "all" || raw === "first" || raw === "none" ? raw : "invalid";
-}
-
 /** Whether the unit at `index` of the order may refresh only after `resume-refresh`. */
-export function resumeRequired(pause: PauseAfter, index: number): boolean {
+export function resumeRequired(pause: PauseSetting, index: number): boolean {
   if (index === 0) return false;
-  if (pause === "all" || pause === "invalid") return true;
-  return pause === "first" && index === 1;
-}
-
-/**
- * The Charmhub revision of a raw charm revision (`ch:amd64/noble/postgresql-602` → `602`), or
- * undefined for a local charm.
- */
-export function charmhubRevision(rawCharmRevision: string): string | undefined {
-  if (!rawCharmRevision.startsWith("ch:")) return undefined;
-  return rawCharmRevision.slice(rawCharmRevision.lastIndexOf("-") + 1);
+  // An invalid value gates like `all` (core's parser already maps it to that policy).
+  if (pause.policy === "all") return true;
+  return pause.policy === "first" && index === 1;
 }

@@ -1,64 +1,38 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { machine } from "node:os";
 import { join } from "node:path";
-import { RefreshError } from "@refresh/core";
-import { parse as parseToml } from "smol-toml";
+import {
+  decodeCharmCodeRefreshHistoryFile,
+  encodeCharmCodeRefreshHistoryFile,
+  LOCAL_STATE_DIR,
+  LocalFile,
+  LocalStateInvalid,
+  loadRefreshVersions,
+  pinnedSnapRevision,
+  pythonMtimeSeconds,
+  InvalidRefreshVersions,
+  type CharmCodeRefreshHistory,
+  type CharmVersion,
+} from "@refresh/core";
 import { z } from "zod";
-import type { CharmCodeRefresh } from "./decisions.js";
 
-/** Local state directory, relative to the charm directory (shared with the Python library). */
-export const LOCAL_STATE_DIRECTORY = ".charm_refresh_v3";
+/**
+ * The one local file this library keeps beyond the Python library's: the refresh order fixed
+ * when the refresh started (the refresh-order extension). The Python library never reads it.
+ */
+export const REFRESH_ORDER_FILE = "machines_refresh_order.json";
 
-/** File names under {@link LOCAL_STATE_DIRECTORY}; identical to the Python library's. */
-export const MachinesFile = {
-  history: "machines_last_two_refreshes_to_up_to_date_charm_code_version.json",
-  refreshStarted: "machines_refresh_started",
-  tearingDown: "machines_unit_tearing_down",
-  tearingDownLogged: "machines_unit_tearing_down_logged",
-  peerRelationInitialized: "machines_peer_relation_initialized",
-  installedWorkloadVersion: "machines_installed_workload_version",
-  /** This library only: the refresh order fixed when the refresh started on this unit. */
-  refreshOrder: "machines_refresh_order.json",
-} as const;
+/** The machines files under `.charm_refresh_v3/`: core's shared names plus {@link REFRESH_ORDER_FILE}. */
+export type MachinesFileName =
+  | typeof LocalFile.machinesLastTwoRefreshesToUpToDateCharmCodeVersion
+  | typeof LocalFile.machinesRefreshStarted
+  | typeof LocalFile.machinesUnitTearingDown
+  | typeof LocalFile.machinesUnitTearingDownLogged
+  | typeof LocalFile.machinesPeerRelationInitialized
+  | typeof LocalFile.machinesInstalledWorkloadVersion
+  | typeof REFRESH_ORDER_FILE;
 
-/** A name in {@link MachinesFile}. */
-export type MachinesFileName = (typeof MachinesFile)[keyof typeof MachinesFile];
-
-/** A local file the library wrote cannot be read back (edited by hand, or a disk problem). */
-export class MachinesLocalStateInvalid extends RefreshError {
-  constructor(path: string, expected: string, cause: unknown) {
-    super(
-      "LOCAL_STATE_INVALID",
-      `the refresh state file ${path} is not ${expected}; delete it (the library recreates it as after a fresh install) and run \`juju resolve\` on this unit`,
-      { cause, resolution: `delete ${path} on the unit, then run \`juju resolve\`` },
-    );
-  }
-}
-
-/** `refresh_versions.toml` is missing, malformed, or lacks this machine's architecture. */
-export class RefreshVersionsInvalid extends RefreshError {
-  constructor(detail: string, cause?: unknown) {
-    super("REFRESH_VERSIONS_INVALID", `refresh_versions.toml in the charm: ${detail}; the charm was built wrongly, contact its developers`, {
-      ...(cause === undefined ? {} : { cause }),
-      resolution: "roll back with `juju refresh` to the previous revision",
-    });
-  }
-}
-
-/** The last two confirmed charm-code refreshes of this unit. */
-export interface RefreshHistory {
-  readonly latest: CharmCodeRefresh;
-  readonly secondToLast: CharmCodeRefresh | undefined;
-}
-
-const storedEntry = z.object({ charm_revision: z.string(), time_of_refresh: z.number() });
-const storedHistory = z.looseObject({
-  last_refresh_to_up_to_date_charm_code_version: storedEntry,
-  second_to_last_refresh_to_up_to_date_charm_code_version: storedEntry.nullable(),
-});
-
-const toEntry = (stored: z.infer<typeof storedEntry>): CharmCodeRefresh => ({ charmRevision: stored.charm_revision, timeOfRefresh: stored.time_of_refresh });
-const fromEntry = (entry: CharmCodeRefresh) => ({ charm_revision: entry.charmRevision, time_of_refresh: entry.timeOfRefresh });
+const refreshOrderSchema = z.array(z.string());
 
 /**
  * This unit's files under `.charm_refresh_v3/`. They survive a charm-code refresh (Juju
@@ -69,7 +43,7 @@ export class LocalState {
   readonly #directory: string;
 
   constructor(readonly charmDir: string) {
-    this.#directory = join(charmDir, LOCAL_STATE_DIRECTORY);
+    this.#directory = join(charmDir, LOCAL_STATE_DIR);
     mkdirSync(this.#directory, { recursive: true });
   }
 
@@ -92,53 +66,43 @@ export class LocalState {
     rmSync(this.#path(file), { force: true });
   }
 
-  /** The history, or undefined on a fresh install or a unit added by scale-up. */
-  readHistory(): RefreshHistory | undefined {
-    const path = this.#path(MachinesFile.history);
+  /** The history, or undefined on a fresh install or a unit added by scale-up. Throws `LocalStateInvalid` when unreadable. */
+  readHistory(): CharmCodeRefreshHistory | undefined {
+    const path = this.#path(LocalFile.machinesLastTwoRefreshesToUpToDateCharmCodeVersion);
     if (!existsSync(path)) return undefined;
-    try {
-      const stored = storedHistory.parse(JSON.parse(readFileSync(path, "utf8")));
-      const second = stored.second_to_last_refresh_to_up_to_date_charm_code_version;
-      return { latest: toEntry(stored.last_refresh_to_up_to_date_charm_code_version), secondToLast: second === null ? undefined : toEntry(second) };
-    } catch (cause) {
-      throw new MachinesLocalStateInvalid(`${LOCAL_STATE_DIRECTORY}/${MachinesFile.history}`, "a valid refresh history", cause);
-    }
+    return decodeCharmCodeRefreshHistoryFile(readFileSync(path, "utf8"));
   }
 
-  /** Saves the history (indented like the Python library's file). */
-  writeHistory(history: RefreshHistory): void {
-    const stored = {
-      last_refresh_to_up_to_date_charm_code_version: fromEntry(history.latest),
-      second_to_last_refresh_to_up_to_date_charm_code_version: history.secondToLast === undefined ? null : fromEntry(history.secondToLast),
-    };
-    writeFileSync(this.#path(MachinesFile.history), JSON.stringify(stored, null, 4));
+  /** Saves the history byte for byte as the Python library writes it (whole-number times keep their `.0`). */
+  writeHistory(history: CharmCodeRefreshHistory): void {
+    writeFileSync(this.#path(LocalFile.machinesLastTwoRefreshesToUpToDateCharmCodeVersion), encodeCharmCodeRefreshHistoryFile(history));
   }
 
   /** The workload version of the installed snap, verbatim, or undefined when unknown. */
   readWorkloadVersion(): string | undefined {
-    const path = this.#path(MachinesFile.installedWorkloadVersion);
+    const path = this.#path(LocalFile.machinesInstalledWorkloadVersion);
     return existsSync(path) ? readFileSync(path, "utf8") : undefined;
   }
 
   /** Records the workload version of the installed snap (no trailing newline). */
   writeWorkloadVersion(version: string): void {
-    writeFileSync(this.#path(MachinesFile.installedWorkloadVersion), version);
+    writeFileSync(this.#path(LocalFile.machinesInstalledWorkloadVersion), version);
   }
 
   /** The refresh order fixed when the refresh started, if this unit has one. */
   readRefreshOrder(): string[] | undefined {
-    const path = this.#path(MachinesFile.refreshOrder);
+    const path = this.#path(REFRESH_ORDER_FILE);
     if (!existsSync(path)) return undefined;
     try {
-      return z.array(z.string()).parse(JSON.parse(readFileSync(path, "utf8")));
+      return refreshOrderSchema.parse(JSON.parse(readFileSync(path, "utf8")));
     } catch (cause) {
-      throw new MachinesLocalStateInvalid(`${LOCAL_STATE_DIRECTORY}/${MachinesFile.refreshOrder}`, "a JSON list of unit names", cause);
+      throw new LocalStateInvalid(`${LOCAL_STATE_DIR}/${REFRESH_ORDER_FILE}`, "a JSON list of unit names", { cause });
     }
   }
 
   /** Fixes the refresh order for the current refresh. */
   writeRefreshOrder(order: readonly string[]): void {
-    writeFileSync(this.#path(MachinesFile.refreshOrder), JSON.stringify(order));
+    writeFileSync(this.#path(REFRESH_ORDER_FILE), JSON.stringify(order));
   }
 }
 
@@ -147,8 +111,7 @@ export class LocalState {
  * history entries written by the Python library compare equal.
  */
 export function charmFileMtime(charmDir: string): number {
-  const { mtimeNs } = statSync(join(charmDir, ".juju-charm"), { bigint: true });
-  return Number(mtimeNs / 1_000_000_000n) + Number(mtimeNs % 1_000_000_000n) * 1e-9;
+  return pythonMtimeSeconds(statSync(join(charmDir, ".juju-charm"), { bigint: true }).mtimeNs);
 }
 
 /** The trimmed text of `.juju-charm`, e.g. `ch:amd64/noble/postgresql-602`. */
@@ -158,8 +121,8 @@ export function readRawCharmRevision(charmDir: string): string {
 
 /** What `refresh_versions.toml` pins for this machine. */
 export interface PinnedVersions {
-  /** `charm`, e.g. `16/1.19.0`. */
-  readonly charmVersion: string;
+  /** `charm`, e.g. `16/1.19.0`, parsed. */
+  readonly charmVersion: CharmVersion;
   /** `workload`, e.g. `16.8`. */
   readonly workloadVersion: string;
   /** `[snap] name`. */
@@ -168,41 +131,23 @@ export interface PinnedVersions {
   readonly snapRevision: string;
 }
 
-const refreshVersionsSchema = z.looseObject({
-  charm: z.string(),
-  workload: z.string(),
-  snap: z.looseObject({ name: z.string(), revisions: z.record(z.string(), z.string()) }),
-});
-
 /**
- * Reads `refresh_versions.toml` from the charm directory. `architecture` is a `uname -m`
- * name (`x86_64`, `aarch64`), the keys of `[snap.revisions]`, never Node's `x64`/`arm64`.
+ * Reads `refresh_versions.toml` from the charm directory through core's loader.
+ * `architecture` is a `uname -m` name (`x86_64`, `aarch64`), never Node's `x64`/`arm64`.
+ * Throws core's `InvalidRefreshVersions` or `SnapRevisionMissingForArchitecture`.
  */
-export function readPinnedVersions(charmDir: string, architecture: string = machine()): PinnedVersions {
-  let parsed: unknown;
-  try {
-    parsed = parseToml(readFileSync(join(charmDir, "refresh_versions.toml"), "utf8"));
-  } catch (cause) {
-    throw new RefreshVersionsInvalid("cannot be read as TOML", cause);
-  }
-  const result = refreshVersionsSchema.safeParse(parsed);
-  if (!result.success) {
-    throw new RefreshVersionsInvalid(`needs "charm", "workload", [snap] "name" and [snap.revisions]: ${z.prettifyError(result.error)}`, result.error);
-  }
-  const snapRevision = result.data.snap.revisions[architecture];
-  if (snapRevision === undefined) {
-    throw new RefreshVersionsInvalid(`[snap.revisions] has no revision for architecture ${architecture}`);
-  }
-  if (!/^[^/\s]+\/\S+$/.test(result.data.charm)) {
-    throw new RefreshVersionsInvalid(`invalid charm version "${result.data.charm}" (expected <track>/<major>.<minor>.<patch>)`);
-  }
-  return { charmVersion: result.data.charm, workloadVersion: result.data.workload, snapName: result.data.snap.name, snapRevision };
+export async function readPinnedVersions(charmDir: string, architecture: string = machine()): Promise<PinnedVersions> {
+  const versions = await loadRefreshVersions(charmDir);
+  const snapRevision = pinnedSnapRevision(versions, architecture);
+  if (versions.snap === undefined) throw new InvalidRefreshVersions(versions.source, ["snap: is missing"]);
+  return { charmVersion: versions.charm, workloadVersion: versions.workload, snapName: versions.snap.name, snapRevision };
 }
 
 /**
  * The name of the workload snap, from `refresh_versions.toml`. Use it instead of a
- * hard-coded name outside `refreshSnap`; it never changes across charm revisions.
+ * hard-coded name outside `refreshSnap`; it never changes across charm revisions. Fails like
+ * `Machines.create` when the file is invalid or pins nothing for this architecture.
  */
-export function snapName(charmDir: string): string {
-  return readPinnedVersions(charmDir).snapName;
+export async function snapName(charmDir: string, architecture: string = machine()): Promise<string> {
+  return (await readPinnedVersions(charmDir, architecture)).snapName;
 }

@@ -1,74 +1,75 @@
 import { machine } from "node:os";
 import {
+  AppKey,
+  appDatabag,
+  charmhubRevision,
+  checkWorkloadNameLength,
+  databagField,
+  decodeAppDatabag,
+  decodeMachinesUnitDatabag,
+  defineDatabag,
+  describePausePolicy,
+  isCompatibleByDefault,
+  LocalFile,
+  machinesUnitDatabag,
+  OriginalVersionsInvalid,
+  originalVersionsUpdate,
+  parsePauseAfterUnitRefresh,
+  PAUSE_AFTER_UNIT_REFRESH,
+  PEER_RELATION_NAME,
   PeerRelationNotReady,
   PrecheckFailed,
+  readOriginalVersions,
   RefreshError,
+  REMOVE,
+  toCompatibilityResult,
   UnitTearingDown,
+  type CharmCodeRefreshHistory,
+  CharmVersion as CharmVersionClass,
+  type CharmVersion,
   type Common,
+  type CompatibilityInput,
+  type CompatibilityResult,
+  type DatabagChanges,
+  type DatabagUpdate,
+  type MachinesUnitFields,
+  type PauseSetting,
   type RefreshSummary,
   type Status,
 } from "@refresh/core";
 import type { CharmRun, GoalState, RelationId } from "@refresh/juju";
 import { z } from "zod";
-import { defaultIsCompatible, type CompatibilityQuestion } from "./compatibility.js";
 import {
   applyFixedOrder,
-  charmhubRevision,
   defaultRefreshOrder,
   determineInProgress,
   firstUnhealthyBefore,
   freshness,
   isFresh,
   nextUnitToRefresh,
-  parsePauseAfter,
   refreshOrderProblem,
   resumeRequired,
   unitNumber,
-  type CharmCodeRefresh,
   type FreshnessBasis,
-  type PauseAfter,
   type PeerUnit,
   type PublishedUnitState,
   type Tristate,
 } from "./decisions.js";
-import {
-  charmFileMtime,
-  LocalState,
-  MachinesFile,
-  readPinnedVersions,
-  readRawCharmRevision,
-  type PinnedVersions,
-  type RefreshHistory,
-} from "./localState.js";
-import { pythonFloat, toPythonJson, type PythonJsonValue } from "./pythonJson.js";
+import { charmFileMtime, LocalState, readPinnedVersions, readRawCharmRevision, REFRESH_ORDER_FILE, type PinnedVersions } from "./localState.js";
 import { SnapdClient, snapdSocketPath, type SnapRefreshOptions } from "./snapd.js";
 import { appStatus, lowerPriorityUnitStatus, precheckFailedStatus, rollbackCommand, WAITING_FOR_CONFIRMING_EVENT } from "./statuses.js";
 
-/** The peer relation endpoint the refresh coordinates through (shared with the Python library). */
-export const MACHINES_PEER_ENDPOINT = "refresh-v-three";
+/**
+ * The unit databag key of the refresh-order extension: the order fixed when the refresh
+ * started, mirrored like the refresh-started flag. This library only; the Python library
+ * ignores keys it does not know, so units of both can share the relation.
+ */
+export const REFRESH_ORDER_KEY = "refresh_order_if_this_units_databag_is_up_to_date";
 
-/** Unit databag keys of the machines protocol. All but `refreshOrder` are the Python library's. */
-export const MachinesUnitKey = {
-  installedSnapRevision: "installed_snap_revision",
-  nextUnitAllowedToRefresh: "next_unit_allowed_to_refresh_if_this_units_snap_revision_and_databag_are_up_to_date",
-  refreshStarted: "refresh_started_if_this_units_databag_is_up_to_date",
-  lastRefreshToUpToDateCharmCode: "last_refresh_to_up_to_date_charm_code_version",
-  unusedLastCompletedRefresh: "_unused_last_completed_refresh",
-  /** This library only: the refresh order fixed when the refresh started (ignored by the Python library). */
-  refreshOrder: "refresh_order_if_this_units_databag_is_up_to_date",
-} as const;
-
-/** App databag keys: the original versions, written by the leader while no refresh is in progress. */
-export const MachinesAppKey = {
-  originalWorkloadVersion: "original_workload_version",
-  originalWorkloadContainerVersion: "original_workload_container_version",
-  originalMatchedPin: "original_installed_workload_container_matched_pinned_container",
-  originalCharmVersion: "original_charm_version",
-  originalCharmRevision: "original_charm_revision",
-} as const;
-
-/** The most characters `workloadName + " " + workloadVersion` may have, so unit statuses fit `juju status`. */
-export const MAX_WORKLOAD_NAME_AND_VERSION = 43;
+/** The refresh-order extension's own field table (core's table holds the shared protocol only). */
+export const refreshOrderDatabag = defineDatabag({
+  refreshOrder: databagField(REFRESH_ORDER_KEY, z.array(z.string()), "a JSON list of unit names"),
+});
 
 const REFRESH_ACTIONS = new Set(["pre-refresh-check", "force-refresh-start", "resume-refresh"]);
 
@@ -104,11 +105,12 @@ export interface MachinesCharmSpecific {
    */
   runPreRefreshChecksBeforeAnyUnitsRefreshed(): Promise<void>;
   /**
-   * Whether refreshing from the original versions to the new ones is supported. Defaults
-   * to {@link defaultIsCompatible}; an override should call it and add workload rules.
-   * It must return true when the old and new versions are equal.
+   * Whether refreshing from the original versions to the new ones is supported (core's
+   * `IsCompatible`, allowed to be async). Defaults to core's `isCompatibleByDefault`; an
+   * override should call it and add workload rules. It must return true when the old and
+   * new versions are equal, and may return a `CompatibilityResult` that says why not.
    */
-  isCompatible?(question: CompatibilityQuestion): boolean | Promise<boolean>;
+  isCompatible?(input: CompatibilityInput): boolean | CompatibilityResult | Promise<boolean | CompatibilityResult>;
   /**
    * The refresh order, first to refresh first, as a permutation of `units` (for example the
    * workload's primary last). It must give the same answer on every unit for the same peers.
@@ -159,19 +161,6 @@ export class MachinesCharmInvalid extends RefreshError {
   }
 }
 
-/** Original versions in the app databag are missing or invalid while a refresh is in progress. */
-export class OriginalVersionsMissing extends RefreshError {
-  constructor(detail: string) {
-    super(
-      "ORIGINAL_VERSIONS_INVALID",
-      `the refresh cannot continue: the original versions in the refresh peer relation are missing or invalid (${detail}). ` +
-        "This happens when the charm revision deployed before `juju refresh` did not use refresh protocol v3; roll back with " +
-        "`juju refresh` to that revision and contact the charm's developers",
-      { resolution: "roll back with `juju refresh --revision <previous revision>`" },
-    );
-  }
-}
-
 /** Thrown when a required snap is not installed (for example by `updateSnapRevision()`). */
 export class SnapNotInstalled extends RefreshError {
   constructor(snap: string) {
@@ -179,16 +168,16 @@ export class SnapNotInstalled extends RefreshError {
   }
 }
 
+/** The original versions as machines uses them: the snap always matched its pin. */
 interface OriginalVersions {
   readonly workloadVersion: string;
   readonly snapRevision: string;
-  readonly charmVersion: string;
+  readonly charmVersion: CharmVersion;
   readonly charmRevision: string;
 }
 
 type Raw = Record<string, string>;
 
-const historyEntrySchema = z.object({ charm_revision: z.string(), time_of_refresh: z.number() });
 const forceParams = z.looseObject({
   "check-workload-container": z.boolean().default(true),
   "check-compatibility": z.boolean().default(true),
@@ -196,20 +185,7 @@ const forceParams = z.looseObject({
 });
 const resumeParams = z.looseObject({ "check-health-of-refreshed-units": z.boolean().default(true) });
 
-function decodeJson(text: string | undefined): unknown {
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-function entryJson(entry: CharmCodeRefresh): PythonJsonValue {
-  return { charm_revision: entry.charmRevision, time_of_refresh: pythonFloat(entry.timeOfRefresh) };
-}
-
-function describeCharm(rawCharmRevision: string, charmVersion: string): string {
+function describeCharm(rawCharmRevision: string, charmVersion: CharmVersion | string): string {
   const revision = charmhubRevision(rawCharmRevision);
   return revision === undefined ? `charm ${charmVersion}` : `charm revision ${revision} (${charmVersion})`;
 }
@@ -232,34 +208,34 @@ export class Machines implements Common {
   readonly #local: LocalState;
   readonly #pinned: PinnedVersions;
   readonly #rawCharmRevision: string;
-  #history!: RefreshHistory;
+  #history!: CharmCodeRefreshHistory;
   #codeConfirmed = false;
   #relation: RelationId | undefined;
   #own: Raw = {};
   #peers = new Map<string, Raw>();
   #peerOrder: string[] = [];
-  #pendingWrites: Record<string, string | null> = {};
+  #pendingWrites: DatabagChanges = {};
   #leader: boolean | undefined;
   #appDatabag: Raw | undefined;
   #refreshStarted = false;
   #adoptedOrder: string[] | undefined;
   #state: Tristate = "FALSE";
   #completedThisEvent = false;
-  #pause: PauseAfter = "invalid";
+  #pause: PauseSetting = parsePauseAfterUnitRefresh(undefined);
   #order: string[] = [];
   #appStatus: Status | undefined;
   #unitStatusHigher: Status | undefined;
   #creating = true;
-  readonly #warnedUnits = new Set<string>();
+  readonly #reportedProblems = new Set<string>();
 
-  private constructor(run: CharmRun, charm: MachinesCharmSpecific, options: MachinesOptions) {
+  private constructor(run: CharmRun, charm: MachinesCharmSpecific, options: MachinesOptions, pinned: PinnedVersions) {
     this.#run = run;
     this.#charm = charm;
     this.#snapd = options.snapd ?? new SnapdClient({ socketPath: snapdSocketPath(run.context.environment) });
     this.#snapRefreshOptions = options.snapRefresh ?? {};
     this.#local = new LocalState(run.context.charmDir);
     this.#rawCharmRevision = readRawCharmRevision(run.context.charmDir);
-    this.#pinned = readPinnedVersions(run.context.charmDir, options.architecture ?? machine());
+    this.#pinned = pinned;
   }
 
   /**
@@ -271,7 +247,9 @@ export class Machines implements Common {
       throw new MachinesCharmInvalid("Machines.create needs refreshSnap and runPreRefreshChecksBeforeAnyUnitsRefreshed callbacks");
     }
     await Machines.#checkTearingDown(run);
-    const refresh = new Machines(run, charmSpecific, options);
+    const pinned = await readPinnedVersions(run.context.charmDir, options.architecture ?? machine());
+    checkWorkloadNameLength(charmSpecific.workloadName, pinned.workloadVersion);
+    const refresh = new Machines(run, charmSpecific, options, pinned);
     await refresh.#runEvent();
     refresh.#creating = false;
     return refresh;
@@ -306,7 +284,7 @@ export class Machines implements Common {
     this.#run.log.info(
       `Unit healthy on snap revision ${installed ?? "(not installed)"}: the next unit may refresh, subject to pause-after-unit-refresh and resume-refresh`,
     );
-    this.#setOwn(MachinesUnitKey.nextUnitAllowedToRefresh, "true");
+    this.#setOwn({ nextUnitAllowedToRefresh: true });
     await this.#flushIfCreated();
   }
 
@@ -336,7 +314,7 @@ export class Machines implements Common {
       installedSnapRevision: this.#ownPublished().installedSnapRevision ?? null,
       pinnedSnapRevision: this.#pinned.snapRevision,
       charmhubRevision: charmhubRevision(this.#rawCharmRevision),
-      charmVersion: this.#pinned.charmVersion,
+      charmVersion: this.#pinned.charmVersion.toString(),
     });
   }
 
@@ -378,52 +356,46 @@ export class Machines implements Common {
     const local = new LocalState(run.context.charmDir);
     const { context } = run;
     if (context.event.kind === "hook" && context.event.name.endsWith("-relation-departed") && context.departingUnit === context.unitName) {
-      local.mark(MachinesFile.tearingDown);
+      local.mark(LocalFile.machinesUnitTearingDown);
     }
-    if (!local.has(MachinesFile.tearingDown)) return;
+    if (!local.has(LocalFile.machinesUnitTearingDown)) return;
     if (context.event.kind === "action" && REFRESH_ACTIONS.has(context.event.name)) {
       await run.tools.actionFail("This unit is being removed (scale-down); run the action on another unit");
     }
-    if (!local.has(MachinesFile.tearingDownLogged)) {
+    if (!local.has(LocalFile.machinesUnitTearingDownLogged)) {
       run.log.info("This unit is being removed: the refresh no longer manages it");
-      local.mark(MachinesFile.tearingDownLogged);
+      local.mark(LocalFile.machinesUnitTearingDownLogged);
     }
     throw new UnitTearingDown();
   }
 
   async #runEvent(): Promise<void> {
     const { context, log } = this.#run;
-    const nameAndVersion = `${this.#charm.workloadName} ${this.#pinned.workloadVersion}`;
-    if (nameAndVersion.length > MAX_WORKLOAD_NAME_AND_VERSION) {
-      throw new MachinesCharmInvalid(
-        `workload name and version "${nameAndVersion}" have ${nameAndVersion.length} characters; at most ${MAX_WORKLOAD_NAME_AND_VERSION} fit the unit status`,
-      );
-    }
     this.#loadHistory();
     if (this.#codeConfirmed) await this.#run.tools.applicationVersionSet(this.#pinned.workloadVersion);
 
-    const relations = await this.#run.tools.relationIds(MACHINES_PEER_ENDPOINT);
+    const relations = await this.#run.tools.relationIds(PEER_RELATION_NAME);
     const relation = relations[0];
-    if (relation === undefined) throw new PeerRelationNotReady(`the ${MACHINES_PEER_ENDPOINT} peer relation does not exist yet`);
+    if (relation === undefined) throw new PeerRelationNotReady(`the ${PEER_RELATION_NAME} peer relation does not exist yet`);
     this.#relation = relation;
     this.#peerOrder = await this.#run.tools.relationList(relation);
     this.#own = { ...(await this.#run.tools.relationGet(relation, { unit: context.unitName })) };
     for (const peer of this.#peerOrder) this.#peers.set(peer, await this.#run.tools.relationGet(relation, { unit: peer }));
 
-    this.#refreshStarted = this.#local.has(MachinesFile.refreshStarted);
+    this.#refreshStarted = this.#local.has(LocalFile.machinesRefreshStarted);
     const presumedFrom = this.#codeConfirmed && !this.#refreshStarted ? this.#learnRefreshStarted() : undefined;
     this.#publishLocalState();
     await this.#syncSnapRevision(false);
 
-    if (!this.#local.has(MachinesFile.peerRelationInitialized)) {
+    if (!this.#local.has(LocalFile.machinesPeerRelationInitialized)) {
       const planned = await this.#plannedUnits();
       const joined = this.#unitNames().length;
       if (planned !== joined) {
         await this.#flush();
-        throw new PeerRelationNotReady(`${joined} of ${planned} planned units have joined the ${MACHINES_PEER_ENDPOINT} peer relation`);
+        throw new PeerRelationNotReady(`${joined} of ${planned} planned units have joined the ${PEER_RELATION_NAME} peer relation`);
       }
-      this.#local.mark(MachinesFile.peerRelationInitialized);
-      log.info(`All ${planned} units have joined the ${MACHINES_PEER_ENDPOINT} peer relation`);
+      this.#local.mark(LocalFile.machinesPeerRelationInitialized);
+      log.info(`All ${planned} units have joined the ${PEER_RELATION_NAME} peer relation`);
     }
 
     this.#state = this.#determineInProgress();
@@ -431,7 +403,7 @@ export class Machines implements Common {
       log.info(`Presuming the refresh has started, as unit ${presumedFrom} says so (this unit is new and cannot check that unit's data yet)`);
     }
     const config = await this.#run.tools.configGet();
-    this.#pause = parsePauseAfter(config["pause-after-unit-refresh"]);
+    this.#pause = parsePauseAfterUnitRefresh(config[PAUSE_AFTER_UNIT_REFRESH]);
 
     if (this.#isAction("pre-refresh-check")) await this.#preRefreshCheckAction();
     this.#order = await this.#computeOrder();
@@ -447,7 +419,7 @@ export class Machines implements Common {
     await this.#updateAppStatus();
 
     if (this.#state === "FALSE") {
-      this.#setOwn(MachinesUnitKey.unusedLastCompletedRefresh, toPythonJson(entryJson(this.#history.latest)));
+      this.#setOwn({ unusedLastCompletedRefresh: this.#history.last });
       if (await this.#isLeader()) await this.#saveOriginalVersions();
     }
     await this.#flush();
@@ -460,18 +432,18 @@ export class Machines implements Common {
     const described = describeCharm(this.#rawCharmRevision, this.#pinned.charmVersion);
     let history = this.#local.readHistory();
     if (history === undefined) {
-      history = { latest: { charmRevision: this.#rawCharmRevision, timeOfRefresh: mtime }, secondToLast: undefined };
+      history = { last: { charmRevision: this.#rawCharmRevision, timeOfRefresh: mtime }, secondToLast: null };
       this.#local.writeHistory(history);
       log.info(`Recorded the install of ${described} at ${new Date(mtime * 1000).toISOString()}`);
     }
-    if (history.latest.timeOfRefresh !== mtime) {
+    if (history.last.timeOfRefresh !== mtime) {
       // Every new `juju refresh` starts afresh: checks and order are decided again.
-      this.#local.remove(MachinesFile.refreshStarted);
-      this.#local.remove(MachinesFile.refreshOrder);
+      this.#local.remove(LocalFile.machinesRefreshStarted);
+      this.#local.remove(REFRESH_ORDER_FILE);
       const event = context.event;
       if (event.kind === "hook" && (event.name === "upgrade-charm" || event.name === "config-changed")) {
-        const previous = history.latest;
-        history = { latest: { charmRevision: this.#rawCharmRevision, timeOfRefresh: mtime }, secondToLast: previous };
+        const previous = history.last;
+        history = { last: { charmRevision: this.#rawCharmRevision, timeOfRefresh: mtime }, secondToLast: previous };
         this.#local.writeHistory(history);
         log.info(
           `Charm code refreshed to ${described} at ${new Date(mtime * 1000).toISOString()}, confirmed up to date (previous confirmed refresh at ${new Date(previous.timeOfRefresh * 1000).toISOString()})`,
@@ -486,7 +458,7 @@ export class Machines implements Common {
       }
     }
     this.#history = history;
-    this.#codeConfirmed = history.latest.timeOfRefresh === mtime;
+    this.#codeConfirmed = history.last.timeOfRefresh === mtime;
   }
 
   /** Refresh-started propagation: returns the unit a presumption came from, if any. */
@@ -511,19 +483,18 @@ export class Machines implements Common {
 
   #markRefreshStarted(order: readonly string[] | undefined): void {
     this.#refreshStarted = true;
-    this.#local.mark(MachinesFile.refreshStarted);
-    if (order === undefined) this.#local.remove(MachinesFile.refreshOrder);
+    this.#local.mark(LocalFile.machinesRefreshStarted);
+    if (order === undefined) this.#local.remove(REFRESH_ORDER_FILE);
     else this.#local.writeRefreshOrder(order);
     this.#publishLocalState();
   }
 
   /** Mirrors local files into the own databag (they survive failed hooks; databag writes do not). */
   #publishLocalState(): void {
-    const started = this.#local.has(MachinesFile.refreshStarted);
-    this.#setOwn(MachinesUnitKey.refreshStarted, started ? "true" : "false");
-    this.#setOwn(MachinesUnitKey.lastRefreshToUpToDateCharmCode, toPythonJson(entryJson(this.#history.latest)));
+    const started = this.#local.has(LocalFile.machinesRefreshStarted);
+    this.#setOwn({ refreshStarted: started, lastRefreshToUpToDateCharmCode: this.#history.last });
     const order = started ? this.#local.readRefreshOrder() : undefined;
-    this.#setOwn(MachinesUnitKey.refreshOrder, order === undefined ? null : toPythonJson(order));
+    this.#setOwnRefreshOrder(order ?? REMOVE);
   }
 
   async #syncSnapRevision(raiseIfNotInstalled: boolean): Promise<void> {
@@ -533,13 +504,13 @@ export class Machines implements Common {
     if (installed === published) return;
     const { log } = this.#run;
     log.info(installed === null ? `Snap ${this.#pinned.snapName} is not installed` : `Snap ${this.#pinned.snapName} is at revision ${installed}`);
-    this.#setOwn(MachinesUnitKey.nextUnitAllowedToRefresh, "false");
+    this.#setOwn({ nextUnitAllowedToRefresh: false });
     if (installed === null) {
-      this.#setOwn(MachinesUnitKey.installedSnapRevision, null);
-      this.#local.remove(MachinesFile.installedWorkloadVersion);
+      this.#setOwn({ installedSnapRevision: REMOVE });
+      this.#local.remove(LocalFile.machinesInstalledWorkloadVersion);
       return;
     }
-    this.#setOwn(MachinesUnitKey.installedSnapRevision, toPythonJson(installed));
+    this.#setOwn({ installedSnapRevision: installed });
     if (installed === this.#pinned.snapRevision) {
       this.#local.writeWorkloadVersion(this.#pinned.workloadVersion);
     } else {
@@ -547,7 +518,7 @@ export class Machines implements Common {
         `Snap ${this.#pinned.snapName} revision ${installed} is installed, but this charm revision pins ${this.#pinned.snapRevision}. ` +
           "That is expected after an error was resolved with `juju refresh`; a manual `snap refresh` is unsupported and may not recover",
       );
-      this.#local.remove(MachinesFile.installedWorkloadVersion);
+      this.#local.remove(LocalFile.machinesInstalledWorkloadVersion);
     }
   }
 
@@ -580,7 +551,7 @@ export class Machines implements Common {
 
   async #computeOrder(): Promise<string[]> {
     const units = this.#unitNames();
-    const fixed = this.#refreshStarted ? (this.#local.has(MachinesFile.refreshStarted) ? this.#local.readRefreshOrder() : this.#adoptedOrder) : undefined;
+    const fixed = this.#refreshStarted ? (this.#local.has(LocalFile.machinesRefreshStarted) ? this.#local.readRefreshOrder() : this.#adoptedOrder) : undefined;
     if (fixed !== undefined) return applyFixedOrder(fixed, units);
     if (this.#charm.refreshOrder === undefined) return defaultRefreshOrder(units);
     const order = [...(await this.#charm.refreshOrder(units))];
@@ -609,16 +580,10 @@ export class Machines implements Common {
       await tools.actionFail(`The charm is not ready to refresh: pre-refresh check failed: ${error.message}`);
       return;
     }
-    const pauseText = {
-      all: "The refresh will pause after each unit refreshes.",
-      invalid: "The refresh will pause after each unit refreshes.",
-      first: "The refresh will pause after the first unit refreshes.",
-      none: "The refresh will not pause between units.",
-    }[this.#pause];
     const result = [
       `The charm is ready to refresh. Refresh instructions: https://charmhub.io/${this.#charm.charmName}/docs/refresh/${this.#pinned.charmVersion}`,
       `Once the refresh has started, roll back with:\n\`${rollbackCommand(charmhubRevision(this.#rawCharmRevision), context.appName)}\``,
-      `${pauseText} The pause-after-unit-refresh config option sets this; see \`juju config ${context.appName}\` for details.`,
+      `${describePausePolicy(this.#pause)} The ${PAUSE_AFTER_UNIT_REFRESH} config option sets this; see \`juju config ${context.appName}\` for details.`,
     ].join("\n\n");
     await tools.actionSet({ result });
     log.info("Pre-refresh check succeeded");
@@ -684,8 +649,9 @@ export class Machines implements Common {
     if (force !== undefined && !force["check-compatibility"]) {
       await tools.actionLog("Skipped the compatibility check");
     } else {
-      if (!(await this.#compatible(original))) {
-        log.info(`Refresh incompatible: ${to} is not compatible with ${from}`);
+      const compatibility = await this.#compatible(original);
+      if (!compatibility.compatible) {
+        log.info(`Refresh incompatible: ${to} is not compatible with ${from}: ${compatibility.message}`);
         if (force !== undefined) await tools.actionFail("The refresh is incompatible; roll back with `juju refresh`");
         return undefined;
       }
@@ -723,20 +689,21 @@ export class Machines implements Common {
     // The version string alone would take two builds with one version (local or dev charms)
     // for a rollback and skip the checks; the raw revision and the pinned snap must agree too.
     return (
-      original.charmVersion === this.#pinned.charmVersion &&
+      this.#pinned.charmVersion.equals(original.charmVersion) &&
       original.charmRevision === this.#rawCharmRevision &&
       original.snapRevision === this.#pinned.snapRevision
     );
   }
 
-  async #compatible(original: OriginalVersions): Promise<boolean> {
-    const question: CompatibilityQuestion = {
+  async #compatible(original: OriginalVersions): Promise<CompatibilityResult> {
+    const input: CompatibilityInput = {
       oldCharmVersion: original.charmVersion,
       newCharmVersion: this.#pinned.charmVersion,
       oldWorkloadVersion: original.workloadVersion,
       newWorkloadVersion: this.#pinned.workloadVersion,
     };
-    return this.#charm.isCompatible === undefined ? defaultIsCompatible(question) : await this.#charm.isCompatible(question);
+    if (this.#charm.isCompatible === undefined) return isCompatibleByDefault(input);
+    return toCompatibilityResult(await this.#charm.isCompatible(input), input);
   }
 
   async #refreshUnit(force: z.infer<typeof forceParams> | undefined): Promise<void> {
@@ -777,7 +744,7 @@ export class Machines implements Common {
       if (resume !== undefined) await tools.actionFail(`Run this action on unit ${next === undefined ? "?" : unitNumber(next.name)}, the next unit to refresh`);
       return;
     }
-    if (resume !== undefined && this.#pause === "none") {
+    if (resume !== undefined && this.#pause.policy === "none") {
       await tools.actionFail("pause-after-unit-refresh is none, so the refresh does not wait for resume-refresh");
       resume = undefined;
     }
@@ -802,16 +769,16 @@ export class Machines implements Common {
         await tools.actionFail(`Unit ${number} is refreshing already; resume-refresh is not needed`);
         resume = undefined;
       }
-      reason = index === 0 ? "it is the first unit to refresh" : `pause-after-unit-refresh is ${this.#pause}${this.#pause === "first" ? " and the second unit has refreshed" : ""}`;
+      reason = index === 0 ? "it is the first unit to refresh" : `pause-after-unit-refresh is ${this.#pause.policy}${this.#pause.policy === "first" ? " and the second unit has refreshed" : ""}`;
     }
     if (installed === this.#pinned.snapRevision) return;
-    if (resume !== undefined) await tools.actionLog(this.#pause === "first" ? `Refresh resumed; refreshing unit ${number}` : `Refreshing unit ${number}`);
+    if (resume !== undefined) await tools.actionLog(this.#pause.policy === "first" ? `Refresh resumed; refreshing unit ${number}` : `Refreshing unit ${number}`);
     if (force !== undefined) await tools.actionLog(`Refreshing unit ${number}`);
     log.info(`Refreshing ${change} because ${reason}`);
     const refreshed = await this.#callRefreshSnap(resume !== undefined || force !== undefined);
     if (refreshed) {
       log.info(`Refreshed ${change} because ${reason}`);
-      if (resume !== undefined) await tools.actionSet({ result: this.#pause === "first" ? `Refresh resumed; unit ${number} has refreshed` : `Refreshed unit ${number}` });
+      if (resume !== undefined) await tools.actionSet({ result: this.#pause.policy === "first" ? `Refresh resumed; unit ${number} has refreshed` : `Refreshed unit ${number}` });
       if (force !== undefined) await tools.actionSet({ result: `Refreshed unit ${number}` });
     } else {
       log.error(`Failed to refresh ${change}`);
@@ -864,7 +831,7 @@ export class Machines implements Common {
       const original = await this.#originalVersions();
       originalRevision = charmhubRevision(original.charmRevision);
       if (!this.#refreshStarted && !this.#isRollback(original)) {
-        incompatible = !(await this.#compatible(original));
+        incompatible = !(await this.#compatible(original)).compatible;
       }
     }
     const next = appStatus({
@@ -891,42 +858,43 @@ export class Machines implements Common {
   async #saveOriginalVersions(): Promise<void> {
     const relation = this.#relation;
     if (relation === undefined) return;
-    const wanted: [string, string][] = [
-      [MachinesAppKey.originalWorkloadVersion, toPythonJson(this.#pinned.workloadVersion)],
-      [MachinesAppKey.originalWorkloadContainerVersion, toPythonJson(this.#pinned.snapRevision)],
-      [MachinesAppKey.originalMatchedPin, "true"],
-      [MachinesAppKey.originalCharmVersion, toPythonJson(this.#pinned.charmVersion)],
-      [MachinesAppKey.originalCharmRevision, toPythonJson(this.#rawCharmRevision)],
-    ];
     const current = await this.#readAppDatabag();
-    const changes = Object.fromEntries(wanted.filter(([key, text]) => !this.#sameJson(current[key], text)));
+    const changes = appDatabag.planWrite(
+      current,
+      originalVersionsUpdate({
+        workloadMatchedPin: true,
+        workloadVersion: this.#pinned.workloadVersion,
+        workloadContainerVersion: this.#pinned.snapRevision,
+        charmVersion: this.#pinned.charmVersion.toString(),
+        charmRevision: this.#rawCharmRevision,
+      }),
+    );
     if (Object.keys(changes).length === 0) return;
     // One relation-set per key, as the Python library does, so both leave identical traces.
     for (const [key, text] of Object.entries(changes)) await this.#run.tools.relationSet(relation, { [key]: text }, { app: true });
-    Object.assign(current, changes);
+    for (const [key, text] of Object.entries(changes)) {
+      if (text === null) delete current[key];
+      else current[key] = text;
+    }
     this.#run.log.info(
       `Saved the versions for the next refresh: ${this.#charm.workloadName} ${this.#pinned.workloadVersion} (snap revision ${this.#pinned.snapRevision}) and ${describeCharm(this.#rawCharmRevision, this.#pinned.charmVersion)}`,
     );
   }
 
+  /** The original versions; throws core's `OriginalVersionsInvalid` when they are missing or invalid. */
   async #originalVersions(): Promise<OriginalVersions> {
-    const raw = await this.#readAppDatabag();
-    const read = (key: string): unknown => decodeJson(raw[key]);
-    const problems: string[] = [];
-    const text = (key: string): string => {
-      const value = read(key);
-      if (typeof value !== "string") problems.push(`${key} is ${raw[key] === undefined ? "missing" : "not a string"}`);
-      return typeof value === "string" ? value : "";
+    const original = readOriginalVersions(decodeAppDatabag(await this.#readAppDatabag(), this.#run.context.appName));
+    if (!original.workloadMatchedPin) {
+      // Machine charms pin their snap exactly, so the Python library and this one always store true.
+      throw new OriginalVersionsInvalid([`"${AppKey.originalInstalledWorkloadContainerMatchedPinnedContainer}" is false, but a machine charm always installs its pinned snap`]);
+    }
+    return {
+      workloadVersion: original.workloadVersion,
+      snapRevision: original.workloadContainerVersion,
+      // readOriginalVersions guarantees the text parses.
+      charmVersion: new CharmVersionClass(original.charmVersion),
+      charmRevision: original.charmRevision,
     };
-    const versions = {
-      workloadVersion: text(MachinesAppKey.originalWorkloadVersion),
-      snapRevision: text(MachinesAppKey.originalWorkloadContainerVersion),
-      charmVersion: text(MachinesAppKey.originalCharmVersion),
-      charmRevision: text(MachinesAppKey.originalCharmRevision),
-    };
-    if (read(MachinesAppKey.originalMatchedPin) !== true) problems.push(`${MachinesAppKey.originalMatchedPin} is not true`);
-    if (problems.length > 0) throw new OriginalVersionsMissing(problems.join("; "));
-    return versions;
   }
 
   async #readAppDatabag(): Promise<Raw> {
@@ -944,7 +912,7 @@ export class Machines implements Common {
   }
 
   #basis(): FreshnessBasis {
-    return { self: this.#run.context.unitName, rawCharmRevision: this.#rawCharmRevision, secondToLastRefresh: this.#history.secondToLast };
+    return { self: this.#run.context.unitName, rawCharmRevision: this.#rawCharmRevision, secondToLastRefresh: this.#history.secondToLast ?? undefined };
   }
 
   #nextUnit(): PeerUnit | undefined {
@@ -962,41 +930,40 @@ export class Machines implements Common {
 
   /** Decodes a unit databag; invalid values count as absent (a peer's garbage never crashes this hook). */
   #decode(raw: Raw, unit: string): PublishedUnitState {
-    const value = (key: string) => decodeJson(raw[key]);
-    const revision = value(MachinesUnitKey.installedSnapRevision);
-    const entry = historyEntrySchema.safeParse(value(MachinesUnitKey.lastRefreshToUpToDateCharmCode));
-    const order = z.array(z.string()).safeParse(value(MachinesUnitKey.refreshOrder));
-    if (raw[MachinesUnitKey.installedSnapRevision] !== undefined && typeof revision !== "string" && !this.#warnedUnits.has(unit)) {
-      this.#warnedUnits.add(unit);
-      this.#run.log.warning(`Unit ${unit} published an invalid ${MachinesUnitKey.installedSnapRevision}; ignoring it`);
+    const shared = decodeMachinesUnitDatabag(raw, unit);
+    const extension = refreshOrderDatabag.decode(raw, { unit });
+    for (const problem of [...shared.problems, ...extension.problems]) {
+      const key = `${unit} ${problem.key}`;
+      if (this.#reportedProblems.has(key)) continue;
+      this.#reportedProblems.add(key);
+      this.#run.log.warning(problem.message);
     }
+    const { values } = shared;
     return {
-      installedSnapRevision: typeof revision === "string" ? revision : undefined,
-      nextUnitAllowedToRefresh: value(MachinesUnitKey.nextUnitAllowedToRefresh) === true,
-      refreshStarted: value(MachinesUnitKey.refreshStarted) === true,
-      lastRefreshToUpToDateCharmCode: entry.success ? { charmRevision: entry.data.charm_revision, timeOfRefresh: entry.data.time_of_refresh } : undefined,
-      refreshOrder: order.success ? order.data : undefined,
+      installedSnapRevision: values.installedSnapRevision,
+      nextUnitAllowedToRefresh: values.nextUnitAllowedToRefresh === true,
+      refreshStarted: values.refreshStarted === true,
+      lastRefreshToUpToDateCharmCode: values.lastRefreshToUpToDateCharmCode,
+      refreshOrder: extension.values.refreshOrder,
     };
   }
 
-  #sameJson(stored: string | undefined, wanted: string): boolean {
-    if (stored === undefined) return false;
-    if (stored === wanted) return true;
-    // Another spelling of the same value (another writer) needs no write.
-    return JSON.stringify(decodeJson(stored)) === JSON.stringify(decodeJson(wanted)) && decodeJson(stored) !== undefined;
+  /** Queues writes of the own databag (core's table), skipping values that are already stored in any spelling. */
+  #setOwn(update: DatabagUpdate<MachinesUnitFields>): void {
+    this.#queueOwn(machinesUnitDatabag.planWrite(this.#own, update));
   }
 
-  /** Queues a write of the own databag, skipping values that are already stored. */
-  #setOwn(key: string, text: string | null): void {
-    const stored = this.#own[key];
-    if (text === null) {
-      if (stored === undefined) return;
-      delete this.#own[key];
-    } else {
-      if (this.#sameJson(stored, text)) return;
-      this.#own[key] = text;
+  /** Queues the write of the refresh-order extension key. */
+  #setOwnRefreshOrder(order: readonly string[] | typeof REMOVE): void {
+    this.#queueOwn(refreshOrderDatabag.planWrite(this.#own, { refreshOrder: order === REMOVE ? REMOVE : [...order] }));
+  }
+
+  #queueOwn(changes: DatabagChanges): void {
+    for (const [key, text] of Object.entries(changes)) {
+      if (text === null) delete this.#own[key];
+      else this.#own[key] = text;
+      this.#pendingWrites[key] = text;
     }
-    this.#pendingWrites[key] = text;
   }
 
   async #flush(): Promise<void> {

@@ -1,10 +1,11 @@
+import { parsePauseAfterUnitRefresh } from "@refresh/core";
 import { describe, expect, it } from "vitest";
 import { appStatus, lowerPriorityUnitStatus, precheckFailedStatus, type AppStatusInput } from "./statuses.js";
 
 const order = ["db/12", "db/11", "db/10"];
 const base: AppStatusInput = {
   appName: "postgresql",
-  pause: "first",
+  pause: parsePauseAfterUnitRefresh("first"),
   state: "TRUE",
   originalCharmhubRevision: "12345",
   incompatible: false,
@@ -15,7 +16,7 @@ const base: AppStatusInput = {
 
 describe("appStatus", () => {
   it.each<[string, Partial<AppStatusInput>, string | undefined, RegExp | undefined]>([
-    ["invalid pause config beats everything, even no refresh", { pause: "invalid", state: "FALSE" }, "blocked", /pause-after-unit-refresh/],
+    ["invalid pause config beats everything, even no refresh", { pause: parsePauseAfterUnitRefresh("invalid"), state: "FALSE" }, "blocked", /pause-after-unit-refresh/],
     ["no refresh", { state: "FALSE" }, undefined, undefined],
     ["cannot tell yet", { state: "UNKNOWN" }, "maintenance", /Determining/],
     ["incompatible", { incompatible: true }, "blocked", /incompatible.*--revision 12345/],
@@ -23,8 +24,8 @@ describe("appStatus", () => {
     ["first unit next", { nextUnit: "db/12" }, "maintenance", /unit 12 first/],
     ["pause first, second unit next", {}, "blocked", /units >= 12 are healthy, then run resume-refresh on unit 11/],
     ["pause first, third unit next", { nextUnit: "db/10" }, "maintenance", /pause-after-unit-refresh=all/],
-    ["pause all, third unit next", { pause: "all", nextUnit: "db/10" }, "blocked", /units >= 11 .* unit 10/],
-    ["pause none, second unit next", { pause: "none" }, "maintenance", /To pause/],
+    ["pause all, third unit next", { pause: parsePauseAfterUnitRefresh("all"), nextUnit: "db/10" }, "blocked", /units >= 11 .* unit 10/],
+    ["pause none, second unit next", { pause: parsePauseAfterUnitRefresh("none") }, "maintenance", /To pause/],
     ["custom order", { defaultOrder: false }, "blocked", /prior units are healthy/],
     ["local charm", { originalCharmhubRevision: undefined, incompatible: true }, "blocked", /--path/],
   ])("%s", (_name, change, kind, message) => {
@@ -38,7 +39,7 @@ describe("appStatus", () => {
       for (const nextUnit of order) {
         for (const incompatible of [true, false]) {
           for (const defaultOrder of [true, false]) {
-            const message = appStatus({ ...base, pause, nextUnit, incompatible, defaultOrder, appName: "app" })?.message ?? "";
+            const message = appStatus({ ...base, pause: parsePauseAfterUnitRefresh(pause), nextUnit, incompatible, defaultOrder, appName: "app" })?.message ?? "";
             expect(message.length).toBeLessThanOrEqual(120);
           }
         }

@@ -1,5 +1,5 @@
-import { status, type Status } from "@refresh/core";
-import { unitNumber, type PauseAfter, type Tristate } from "./decisions.js";
+import { status, type PauseSetting, type Status } from "@refresh/core";
+import { unitNumber, type Tristate } from "./decisions.js";
 
 /**
  * The command that rolls the application back to `charmhubRevision`. Local charms have no
@@ -13,7 +13,8 @@ export function rollbackCommand(charmhubRevision: string | undefined, appName?: 
 /** What the leader knows when it decides the application status. */
 export interface AppStatusInput {
   readonly appName: string;
-  readonly pause: PauseAfter;
+  /** `pause-after-unit-refresh` as core parsed it. */
+  readonly pause: PauseSetting;
   readonly state: Tristate;
   /** Charmhub revision of the original charm (the rollback target); undefined for a local charm. */
   readonly originalCharmhubRevision: string | undefined;
@@ -33,9 +34,7 @@ export interface AppStatusInput {
  * incompatible, single unit, pause, no pause.
  */
 export function appStatus(input: AppStatusInput): Status | undefined {
-  if (input.pause === "invalid") {
-    return status("blocked", 'Invalid config: set pause-after-unit-refresh to "all", "first" or "none"');
-  }
+  if (input.pause.invalid !== undefined) return input.pause.invalid.status;
   if (input.state === "FALSE") return undefined;
   if (input.state === "UNKNOWN") return status("maintenance", "Determining whether a refresh is in progress");
   const rollback = rollbackCommand(input.originalCharmhubRevision);
@@ -50,7 +49,8 @@ export function appStatus(input: AppStatusInput): Status | undefined {
     const first = input.nextUnit ?? input.order[0] ?? "";
     return status("maintenance", `Refreshing unit ${unitNumber(first)} first (see its status). To roll back: ${rollback}`);
   }
-  if (input.pause === "all" || (input.pause === "first" && index === 1)) {
+  const { policy } = input.pause;
+  if (policy === "all" || (policy === "first" && index === 1)) {
     const next = unitNumber(input.nextUnit ?? "");
     const previous = input.order[index - 1] ?? "";
     const refreshed = input.defaultOrder ? `units >= ${unitNumber(previous)}` : "prior units";

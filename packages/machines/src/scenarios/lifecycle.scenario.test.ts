@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
+import { formatPythonFloat } from "@refresh/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { pythonFloatRepr } from "../pythonJson.js";
 import { deployTestCharm, type TestRevision, type TestWorld } from "./testCharm.js";
 
 const V1: TestRevision = { revision: 602, charmVersion: "16/1.19.0", workloadVersion: "16.4", snapRevision: "182" };
@@ -44,7 +44,7 @@ describe("interoperability with the Python library", () => {
       // The fixture ran as app-602 at another time; the spelling is what must match.
       const expected = write.value
         .replaceAll("ch:amd64/noble/app-602", entry.charm_revision)
-        .replace(/"time_of_refresh": [0-9.e+-]+/, `"time_of_refresh": ${pythonFloatRepr(entry.time_of_refresh)}`);
+        .replace(/"time_of_refresh": [0-9.e+-]+/, `"time_of_refresh": ${formatPythonFloat(entry.time_of_refresh)}`);
       const actual = (write.bag === "app" ? appData : unitData)[write.key];
       expect({ key: write.key, value: actual }).toEqual({ key: write.key, value: expected });
     }
