@@ -380,6 +380,44 @@ describe("disruptions", () => {
   });
 });
 
+describe("races and broken state", () => {
+  it("the leader does not reset the partition when a refresh lands during its idle event", async () => {
+    const s = await deployed(3);
+    s.world.partition = 1; // left behind, e.g. by a stop event racing the end of the last refresh
+    let reads = 0;
+    s.world.beforeRequest = (name) => {
+      if (name === "readStatefulSet" && ++reads === 2) {
+        s.world.jujuRefresh(V2);
+        s.world.partition = 2; // unit 2's stop event raised it meanwhile
+      }
+    };
+    await s.event(0);
+    s.world.beforeRequest = undefined;
+    expect(s.world.partition).toBe(2);
+    expect(s.world.patches.filter((patch) => patch.partition === 0)).toEqual([]);
+  });
+
+  it("a departing unit whose pod is already gone still reports that it tears down", async () => {
+    const s = await deployed(3);
+    await s.event(2, { hook: "refresh-v-three-relation-departed", departingUnit: 2 });
+    s.world.deletedPods.add(2);
+    const outcome = await s.event(2, { hook: "stop" });
+    expect(outcome.error).toMatchObject({ code: "UNIT_TEARING_DOWN" });
+  });
+
+  it("a refresh from a charm that never saved original versions stops with a clear error and leaves actions unanswered", async () => {
+    const s = await deployed(2);
+    for (const key of Object.keys(s.world.appDatabag)) {
+      if (key.startsWith("original_")) delete s.world.appDatabag[key];
+    }
+    s.world.jujuRefresh(V2);
+    const outcome = await s.event(0, { action: { name: "resume-refresh" } });
+    expect(outcome.error).toMatchObject({ code: "ORIGINAL_VERSIONS_INVALID" });
+    expect(outcome.action?.failed).toBeUndefined();
+    expect(outcome.action?.result).toBeUndefined();
+  });
+});
+
 describe("pre-refresh-check", () => {
   it("on the leader before a refresh answers with instructions, the rollback command and the pause behaviour", async () => {
     const s = await deployed(2, "first");

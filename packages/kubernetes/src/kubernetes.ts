@@ -386,6 +386,16 @@ export class Kubernetes implements Common {
     this.#partition = statefulSet.partition;
     this.#units = unitsFromPods(await this.#api.listPods(), context.appName);
     const self = this.#units.find((unit) => unit.number === context.unitNumber);
+
+    // Checked before requiring the own pod: a departing unit's pod may already be gone.
+    if (await this.#exists(LocalFile.kubernetesUnitTearingDown)) {
+      await this.#action?.fail("Unit tearing down");
+      if (!(await this.#exists(LocalFile.kubernetesUnitTearingDownLogged))) {
+        log.info(`Unit tearing down (pod ${self?.uid ?? "already deleted"}); the refresh leaves it alone from now on`);
+        await this.#touch(LocalFile.kubernetesUnitTearingDownLogged);
+      }
+      throw new UnitTearingDown();
+    }
     if (self === undefined) {
       throw new KubernetesApiError(
         "KUBERNETES_UNEXPECTED_RESPONSE",
@@ -393,15 +403,6 @@ export class Kubernetes implements Common {
       );
     }
     this.#self = self;
-
-    if (await this.#exists(LocalFile.kubernetesUnitTearingDown)) {
-      await this.#action?.fail("Unit tearing down");
-      if (!(await this.#exists(LocalFile.kubernetesUnitTearingDownLogged))) {
-        log.info(`Unit tearing down (pod ${self.uid}); the refresh leaves it alone from now on`);
-        await this.#touch(LocalFile.kubernetesUnitTearingDownLogged);
-      }
-      throw new UnitTearingDown();
-    }
 
     this.#inProgress = this.#units.some((unit) => unit.revision !== this.#appRevision);
     const relationIds = await tools.relationIds(PEER_RELATION_NAME);
@@ -419,7 +420,19 @@ export class Kubernetes implements Common {
       throw new PeerRelationNotReady(`the ${PEER_RELATION_NAME} peer relation does not exist yet`);
     }
     await this.#loadDatabags();
+    try {
+      await this.#afterRelationExists(hookName, relationDeparted);
+    } catch (error) {
+      // Send what was decided so far, as the Python library's immediate writes would: if the
+      // charm catches the error and the hook succeeds, Juju commits it; if not, Juju drops it.
+      await this.#flush().catch(() => undefined);
+      throw error;
+    }
+  }
 
+  async #afterRelationExists(hookName: string, relationDeparted: boolean): Promise<void> {
+    const { context, tools, log } = this.#run;
+    const self = this.#self;
     if (hookName === "stop" && this.#inProgress && this.#units[0] === self) {
       this.#setOwn("unusedStopEventAppRevisionAsHighestUnit", this.#appRevision);
     }
@@ -722,8 +735,14 @@ export class Kubernetes implements Common {
     const invalidConfig = this.#pauseSetting?.invalid?.status;
     if (!this.#inProgress) {
       if (this.#partition !== 0) {
-        await this.#patchPartition(0);
-        log.info("Set the partition to 0: no refresh is in progress");
+        // A `juju refresh` may have landed since this event read the StatefulSet, and a
+        // stopping unit may have raised the partition for it: never reset that.
+        const current = await this.#api.readStatefulSet();
+        this.#partition = current.partition;
+        if (current.updateRevision === this.#appRevision && current.partition !== 0) {
+          await this.#patchPartition(0);
+          log.info("Set the partition to 0: no refresh is in progress");
+        }
       }
       await respond?.fail("No refresh is in progress");
       this.#appStatus = invalidConfig;
@@ -750,9 +769,11 @@ export class Kubernetes implements Common {
     if (target !== undefined && target < this.#partition) {
       // Re-read right before patching: the leader must never raise the partition (Juju bug
       // 2073473), so it only lowers from the value that is current now.
-      const current = (await this.#api.readStatefulSet()).partition;
+      const fresh = await this.#api.readStatefulSet();
+      const current = fresh.partition;
       this.#partition = current;
-      if (target < current) {
+      // A newer `juju refresh` makes this decision stale: the next event decides again.
+      if (fresh.updateRevision === this.#appRevision && target < current) {
         await this.#patchPartition(target);
         const excluded = views.filter((unit) => unit.tearingDown).map((unit) => unit.number);
         log.info(

@@ -78,6 +78,10 @@ export class World {
   /** Every partition the API was asked to set, with who asked and whether that unit led. */
   readonly patches: { unit: number; from: number; partition: number; leader: boolean; hook: string }[] = [];
   faults: ApiFault[] = [];
+  /** Pods the API server no longer lists (deleted) although their unit still runs a hook. */
+  readonly deletedPods = new Set<number>();
+  /** Runs before every API request, to change the world between an event's reads. */
+  beforeRequest: ((name: string) => void) | undefined;
   private revisionCounter = 0;
   private uidCounter = 0;
   private root = "";
@@ -188,6 +192,7 @@ export class World {
   api(unit: number, hook: () => string, requests: Record<string, number>): KubernetesApi {
     const count = (name: string): void => {
       requests[name] = (requests[name] ?? 0) + 1;
+      this.beforeRequest?.(name);
       const fault = this.faults.shift();
       if (fault === "server-error") throw new KubernetesApiError("KUBERNETES_SERVER_ERROR", "the fake API server failed (500)", { status: 500 });
       if (fault === "timeout") throw new KubernetesApiError("KUBERNETES_TIMEOUT", "the fake API server did not answer in time");
@@ -205,7 +210,7 @@ export class World {
       },
       listPods: async () => {
         count("listPods");
-        return this.unitsHighestFirst().map(
+        return this.unitsHighestFirst().filter((pod) => !this.deletedPods.has(pod.ordinal)).map(
           (pod): PodState => ({
             name: `${this.app}-${pod.ordinal}`,
             uid: pod.uid,
