@@ -179,6 +179,20 @@ describe("automatic checks on the highest unit", () => {
     expect((await action(s, 2, "force-refresh-start", { "check-compatibility": false })).failed).toBe("Unit 2 already refreshed");
   });
 
+  it("ask the charm's own rule with the original and pinned versions, and log its reason", async () => {
+    const s = await deployed(2);
+    const asked: string[] = [];
+    s.behaviour.isCompatible = (input) => {
+      asked.push(`${input.oldCharmVersion.toString()} ${input.oldWorkloadVersion} -> ${input.newCharmVersion.toString()} ${input.newWorkloadVersion}`);
+      return input.newWorkloadVersion === input.oldWorkloadVersion;
+    };
+    s.world.jujuRefresh(V2);
+    await s.settle();
+    expect(asked[0]).toBe("14/1.0.0 14.9 -> 14/1.1.0 14.10");
+    expect(s.world.unitStatuses.get(1)?.message).toContain("incompatible");
+    expect(s.world.logs.some((line) => line.message.includes("compatibility rule refuses the refresh from 14/1.0.0 (workload 14.9)"))).toBe(true);
+  });
+
   it("keep the workload stopped when a pre-refresh check fails, and run again every event", async () => {
     const s = await deployed(3);
     s.behaviour.precheckFailure = "Backup in progress";

@@ -12,6 +12,8 @@ import {
   appDatabag,
   charmhubRevision,
   checkWorkloadNameLength,
+  isCompatibleByDefault,
+  toCompatibilityResult,
   loadRefreshVersions,
   decodeAppDatabag,
   decodeKubernetesUnitDatabag,
@@ -27,6 +29,8 @@ import {
   readOriginalVersions,
   CharmVersion,
   type AppFields,
+  type CompatibilityInput,
+  type CompatibilityResult,
   type Common,
   type DatabagUpdate,
   type DatabagView,
@@ -61,18 +65,6 @@ import {
   wrongContainerUnitStatus,
 } from "./statuses.js";
 
-/** The versions `isCompatible` is asked about. */
-export interface CompatibilityQuestion {
-  /** Charm version the application ran before the refresh. */
-  readonly oldCharmVersion: CharmVersion;
-  /** Charm version this (refreshed) unit runs. */
-  readonly newCharmVersion: CharmVersion;
-  /** Workload version the application ran before the refresh. */
-  readonly oldWorkloadVersion: string;
-  /** Workload version the new charm pins. */
-  readonly newWorkloadVersion: string;
-}
-
 /**
  * What a Kubernetes charm tells the library about itself. Build it once per event and pass it
  * to {@link Kubernetes.create}.
@@ -96,12 +88,12 @@ export interface CharmSpecificKubernetes {
    */
   runPreRefreshChecksBeforeAnyUnitsRefreshed?(): void | Promise<void>;
   /**
-   * Whether refreshing from the old to the new versions is supported. Called on the new
-   * charm code, only with its arguments; must answer true when both versions are unchanged.
-   * Defaults to {@link isCompatibleByDefault}; an override usually calls it, then adds
-   * workload rules.
+   * Whether refreshing from the old to the new versions is supported (core's `IsCompatible`
+   * contract: runs on the new charm code, uses only its input, answers true when nothing
+   * changed). Defaults to core's `isCompatibleByDefault`; an override usually calls it, then
+   * adds workload rules. Return an `incompatible(...)` result to explain a refusal.
    */
-  isCompatible?(question: CompatibilityQuestion): boolean | Promise<boolean>;
+  isCompatible?(input: CompatibilityInput): boolean | CompatibilityResult | Promise<boolean | CompatibilityResult>;
 }
 
 /** Options of {@link Kubernetes.create}, for tests and unusual environments. */
@@ -116,16 +108,6 @@ export interface KubernetesOptions {
    * @default Date.now() / 1000
    */
   readonly now?: () => number;
-}
-
-/**
- * The default compatibility rule: both charm versions released (no development build), on
- * the same track and major version, and no charm downgrade. An identical version is
- * compatible, so rollbacks pass.
- */
-export function isCompatibleByDefault(question: CompatibilityQuestion): boolean {
-  const { oldCharmVersion: old, newCharmVersion: next } = question;
-  return old.released && next.released && old.track === next.track && old.major === next.major && next.compare(old) >= 0;
 }
 
 const ACTIONS = ["pre-refresh-check", "force-refresh-start", "resume-refresh"] as const;
@@ -701,16 +683,15 @@ export class Kubernetes implements Common {
     } catch {
       return `the original charm version ${originals.charmVersion} is not valid`;
     }
-    const question: CompatibilityQuestion = {
+    const input: CompatibilityInput = {
       oldCharmVersion,
       newCharmVersion: this.#charmVersion,
       oldWorkloadVersion: originals.workloadVersion,
       newWorkloadVersion: this.#pinnedWorkloadVersion,
     };
-    const compatible = this.#charm.isCompatible === undefined ? isCompatibleByDefault(question) : await this.#charm.isCompatible(question);
-    return compatible
-      ? undefined
-      : `refreshing from ${this.#charm.workloadName} ${originals.workloadVersion} and charm ${originals.charmVersion} to ${this.#charm.workloadName} ${this.#pinnedWorkloadVersion} and charm ${this.#charmVersion.toString()} is not supported`;
+    const answer = this.#charm.isCompatible === undefined ? isCompatibleByDefault(input) : await this.#charm.isCompatible(input);
+    const result = toCompatibilityResult(answer, input);
+    return result.compatible ? undefined : result.message;
   }
 
   async #markStarted(): Promise<void> {

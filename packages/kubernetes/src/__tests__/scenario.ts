@@ -5,7 +5,8 @@
  * declare itself healthy once it runs, and show the library's statuses.
  */
 import { PrecheckFailed, type RefreshError } from "@refresh/core";
-import { Kubernetes, type CharmSpecificKubernetes, type CompatibilityQuestion } from "../kubernetes.js";
+import type { CompatibilityInput } from "@refresh/core";
+import { Kubernetes, type CharmSpecificKubernetes } from "../kubernetes.js";
 import type { EventOutcome, RevisionSpec } from "./world.js";
 import { World } from "./world.js";
 
@@ -27,7 +28,7 @@ export interface CharmBehaviour {
   precheckFailure?: string;
   /** Units whose workload starts but never becomes healthy. */
   unhealthyUnits?: Set<number>;
-  isCompatible?: (question: CompatibilityQuestion) => boolean;
+  isCompatible?: (input: CompatibilityInput) => boolean;
 }
 
 /** The last `Kubernetes` object each unit built, to read its properties in assertions. */
