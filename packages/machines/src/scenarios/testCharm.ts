@@ -1,6 +1,7 @@
-import { PeerRelationNotReady, PrecheckFailed, UnitTearingDown } from "@refresh/core";
+import { PeerRelationNotReady, PrecheckFailed, UnitTearingDown, type Status } from "@refresh/core";
 import type { CharmHandler } from "@refresh/juju";
 import { createSimulator, FakeSnapd, type Simulator } from "@refresh/testing";
+import { MachinesInvariants } from "../invariants.js";
 import { Machines, type MachinesCharmSpecific } from "../machines.js";
 import { SnapdClient } from "../snapd.js";
 
@@ -22,29 +23,46 @@ export class TestWorld {
   readonly notReady = new Set<string>();
   readonly unhealthy = new Set<string>();
   readonly failingPrecheck = new Set<string>();
-  readonly violations: string[] = [];
   /** Every refreshSnap call: unit, event, revision before and after. */
   readonly refreshes: { unit: string; event: string; from: string | undefined; to: string }[] = [];
-  /** Units a test forced with resume-refresh check-health-of-refreshed-units=false (exempt from the order check). */
-  readonly overrides = new Set<string>();
-  checkedRefreshes = 0;
+  /** Every value each Machines object returned at the end of an event, for status checks. */
+  readonly returned: { unit: string; event: string; leader: boolean; app: Status | undefined; unit_: Status }[] = [];
+  /** How many entries of {@link returned} the status invariant has looked at. */
+  checkedReturned = 0;
   incompatible = false;
-  pause: "all" | "first" | "none" = "first";
+  pause = "first";
+  /** The charm's refresh order (the refresh-order extension); undefined for the default. */
+  refreshOrder: ((units: readonly string[]) => readonly string[]) | undefined;
+  /** Units whose charm crashes right after its snap refresh (before updateSnapRevision): the "unknown" state. */
+  readonly crashAfterSnapRefresh = new Set<string>();
   sim!: Simulator;
+  readonly invariants: MachinesInvariants;
+
+  constructor() {
+    this.invariants = new MachinesInvariants({
+      snapName: SNAP,
+      view: {
+        units: () => this.sim.units,
+        unitData: (unit) => this.sim.unitData(unit),
+        appData: () => this.sim.appData(),
+        pauseOf: () => this.pause,
+      },
+      refreshOrder: (units) => this.refreshOrder?.(units) ?? [...units].sort((a, b) => Number(b.split("/")[1]) - Number(a.split("/")[1])),
+    });
+  }
+
+  /** `juju config <app> pause-after-unit-refresh=<value>`. */
+  setPause(value: string): void {
+    this.pause = value;
+    this.sim.config({ "pause-after-unit-refresh": value });
+  }
 
   async machine(unit: string): Promise<FakeSnapd> {
     let fake = this.machines.get(unit);
     if (fake === undefined) {
       fake = new FakeSnapd({ pollsUntilReady: 1 });
       for (const [revision, version] of [["182", "16.4"], ["183", "16.8"], ["184", "16.9"]] as const) fake.addStoreRevision(SNAP, { revision, version });
-      fake.subscribe((event) => {
-        if (event.type !== "change-started") return;
-        for (const [other, snapd] of this.machines) {
-          if (other !== unit && snapd.allChanges().some((change) => change.status === "Doing")) {
-            this.violations.push(`${unit} started a snap change while ${other} had one running`);
-          }
-        }
-      });
+      this.invariants.attachSnapd(unit, fake);
       this.machines.set(unit, fake);
       await fake.listen();
     }
@@ -88,7 +106,13 @@ function handler(world: TestWorld): CharmHandler {
     const unit = run.context.unitName;
     const fake = await world.machine(unit);
     const snapd = new SnapdClient({ socketPath: fake.socketPath, pollIntervalMs: 1 });
-    const event = run.context.event.kind === "action" ? `action ${run.context.event.name}` : run.context.event.name;
+    const contextEvent = run.context.event;
+    const event = contextEvent.kind === "action" ? `action ${contextEvent.name}` : contextEvent.name;
+    world.invariants.eventStarted(unit, {
+      kind: contextEvent.kind,
+      name: contextEvent.name,
+      ...(contextEvent.kind === "action" ? { params: await run.tools.actionGet() } : {}),
+    });
     const charm: MachinesCharmSpecific = {
       workloadName: "DB",
       charmName: "db",
@@ -96,6 +120,7 @@ function handler(world: TestWorld): CharmHandler {
         if (world.failingPrecheck.size > 0) throw new PrecheckFailed("replication lag too high");
       },
       isCompatible: () => !world.incompatible,
+      ...(world.refreshOrder === undefined ? {} : { refreshOrder: world.refreshOrder }),
       refreshSnap: async ({ snapName, snapRevision, refresh, snapd: guarded }) => {
         const from = world.installed(unit);
         world.refreshes.push({ unit, event, from, to: snapRevision });
@@ -103,24 +128,31 @@ function handler(world: TestWorld): CharmHandler {
         try {
           await guarded.refresh(snapName, snapRevision);
         } finally {
+          if (world.crashAfterSnapRefresh.delete(unit)) {
+            // The machine lost power right after snapd switched revision: nothing after it ran.
+            throw new Error("simulated crash right after the snap refresh");
+          }
           if (world.installed(unit) !== undefined) await refresh.updateSnapRevision();
         }
       },
     };
     let refresh: Machines;
-    const refreshesBefore = world.refreshes.length;
     try {
       refresh = await Machines.create(run, charm, { snapd, architecture: "x86_64" });
     } catch (error) {
       if (error instanceof PeerRelationNotReady) {
-        if (world.refreshes.length > refreshesBefore) world.violations.push(`${unit} refreshed its snap in an event that raised PeerRelationNotReady`);
+        world.invariants.createEnded(unit, "peer-relation-not-ready");
         world.notReady.add(unit);
         await run.tools.statusSet({ status: "maintenance", message: "Waiting for peer relation" });
         return;
       }
-      if (error instanceof UnitTearingDown) return;
+      if (error instanceof UnitTearingDown) {
+        world.invariants.createEnded(unit, "tearing-down");
+        return;
+      }
       throw error;
     }
+    world.invariants.createEnded(unit, "ready");
     world.notReady.delete(unit);
     if (world.installed(unit) === undefined && !refresh.inProgress) {
       await snapd.refresh(SNAP, refresh.pinnedSnapRevision);
@@ -130,45 +162,64 @@ function handler(world: TestWorld): CharmHandler {
     if (installed !== undefined && !refresh.nextUnitAllowedToRefresh && !world.unhealthy.has(unit)) {
       if (installed === refresh.pinnedSnapRevision || !refresh.inProgress) await refresh.allowNextUnitToRefresh();
     }
-    if (await run.tools.isLeader()) {
+    const leader = await run.tools.isLeader();
+    if (leader) {
       const app = refresh.appStatusHigherPriority;
       if (app === undefined) await run.tools.statusSet({ status: "active", message: "" }, { application: true });
     }
+    // A status the library returns with higher priority was already set by the library: the
+    // charm leaves it alone, so what juju status shows is the library's own status-set.
     const status = refresh.unitStatusHigherPriority ?? refresh.unitStatusLowerPriority() ?? { kind: "active", message: "" };
-    await run.tools.statusSet({ status: status.kind, message: status.message });
+    if (refresh.unitStatusHigherPriority === undefined) await run.tools.statusSet({ status: status.kind, message: status.message });
+    world.returned.push({ unit, event, leader, app: refresh.appStatusHigherPriority, unit_: status });
   };
 }
 
 /** Deploys the test charm on `units` machines at the first revision and settles. */
-export async function deployTestCharm(options: { revisions: readonly TestRevision[]; units: number; seed?: number; pause?: "all" | "first" | "none" }): Promise<TestWorld> {
+export async function deployTestCharm(options: {
+  revisions: readonly TestRevision[];
+  units: number;
+  seed?: number;
+  pause?: "all" | "first" | "none";
+  refreshOrder?: (units: readonly string[]) => readonly string[];
+}): Promise<TestWorld> {
   const world = new TestWorld();
   world.pause = options.pause ?? "first";
+  world.refreshOrder = options.refreshOrder;
   world.sim = await createSimulator({
     substrate: "machines",
     seed: options.seed ?? 1,
     charms: options.revisions.map((revision) => ({ revision: revision.revision, files: files(revision), handler: handler(world) })),
   });
-  world.sim.addInvariant("refresh order and pause", () => checkRefreshes(world));
+  world.sim.addInvariant("machines refresh invariants", () => world.invariants.check());
+  world.sim.addInvariant("statuses shown = statuses returned", () => statusesAgree(world));
   await world.sim.deploy({ revision: options.revisions[0]?.revision ?? 1, units: options.units, config: { "pause-after-unit-refresh": world.pause } });
   await world.sim.settle();
   return world;
 }
 
-/** Each new snap refresh must come after every unit before it in the order is on the target revision. */
-function checkRefreshes(world: TestWorld): string | undefined {
-  const problems = [...world.violations];
-  const alive = new Set(world.sim.status().units.map((row) => row.name));
-  for (const refresh of world.refreshes.slice(world.checkedRefreshes)) {
-    if (refresh.from === undefined) continue;
-    const number = Number(refresh.unit.split("/")[1]);
-    for (const other of world.machines.keys()) {
-      const otherNumber = Number(other.split("/")[1]);
-      if (otherNumber > number && alive.has(other) && world.installed(other) !== refresh.to && !world.overrides.has(refresh.unit)) {
-        problems.push(`${refresh.unit} refreshed to ${refresh.to} while ${other} (before it in the order) was on ${world.installed(other) ?? "nothing"}`);
-      }
+/**
+ * After each hook, what `juju status` shows for the unit that ran it (and the app, if it is
+ * the leader) is what its Machines object returned: the library's immediate status-set and
+ * the returned higher-priority status can never disagree.
+ */
+function statusesAgree(world: TestWorld): string | undefined {
+  const latest = world.sim.history.at(-1);
+  const returned = world.returned.at(-1);
+  if (latest === undefined || returned === undefined || latest.unit !== returned.unit || latest.outcome !== "succeeded") return undefined;
+  if (world.checkedReturned === world.returned.length) return undefined;
+  world.checkedReturned = world.returned.length;
+  const problems: string[] = [];
+  const shownUnit = world.sim.unitStatus(returned.unit);
+  if (shownUnit.status !== returned.unit_.kind || shownUnit.message !== returned.unit_.message) {
+    problems.push(`${returned.unit} shows ${shownUnit.status} "${shownUnit.message}" but the library returned ${returned.unit_.kind} "${returned.unit_.message}"`);
+  }
+  if (returned.leader) {
+    const shownApp = world.sim.appStatus();
+    const expected = returned.app ?? { kind: "active", message: "" };
+    if (shownApp.status !== expected.kind || shownApp.message !== expected.message) {
+      problems.push(`the app shows ${shownApp.status} "${shownApp.message}" but the library returned ${expected.kind} "${expected.message}"`);
     }
   }
-  world.checkedRefreshes = world.refreshes.length;
-  world.violations.length = 0;
   return problems.length === 0 ? undefined : problems.join("; ");
 }
