@@ -1,12 +1,22 @@
 import { PeerRelationNotReady, PrecheckFailed, UnitTearingDown, type Status } from "@refresh/core";
 import type { CharmHandler } from "@refresh/juju";
-import { createSimulator, FakeSnapd, type Simulator } from "@refresh/testing";
+import { createSimulator, FakeSnapd, type Simulator, type SimulatorOptions } from "@refresh/testing";
 import { MachinesInvariants } from "../invariants.js";
 import { Machines, type MachinesCharmSpecific } from "../machines.js";
 import { SnapdClient } from "../snapd.js";
 
 /** The workload snap of the test charm. */
 export const SNAP = "charmed-db";
+
+/** The two charm revisions most scenarios refresh between (602 pins snap 182, 613 pins 183). */
+export const V1: TestRevision = { revision: 602, charmVersion: "16/1.19.0", workloadVersion: "16.4", snapRevision: "182" };
+/** See {@link V1}. */
+export const V2: TestRevision = { revision: 613, charmVersion: "16/1.20.0", workloadVersion: "16.8", snapRevision: "183" };
+
+/** Installed snap revision per unit, sorted by unit name. */
+export function snaps(world: TestWorld): Record<string, string | undefined> {
+  return Object.fromEntries([...world.machines.keys()].filter((unit) => world.sim.units.includes(unit)).sort().map((unit) => [unit, world.installed(unit)]));
+}
 
 /** One charm revision of the test charm. */
 export interface TestRevision {
@@ -125,15 +135,18 @@ function handler(world: TestWorld): CharmHandler {
         const from = world.installed(unit);
         world.refreshes.push({ unit, event, from, to: snapRevision });
         if (from !== undefined) fake.setServiceRunning(snapName, false);
+        let failure: unknown;
         try {
           await guarded.refresh(snapName, snapRevision);
-        } finally {
-          if (world.crashAfterSnapRefresh.delete(unit)) {
-            // The machine lost power right after snapd switched revision: nothing after it ran.
-            throw new Error("simulated crash right after the snap refresh");
-          }
-          if (world.installed(unit) !== undefined) await refresh.updateSnapRevision();
+        } catch (error) {
+          failure = error;
         }
+        if (world.crashAfterSnapRefresh.delete(unit)) {
+          // The machine lost power right after snapd switched revision: nothing after it ran.
+          throw new Error("simulated crash right after the snap refresh");
+        }
+        if (world.installed(unit) !== undefined) await refresh.updateSnapRevision();
+        if (failure !== undefined) throw failure;
       },
     };
     let refresh: Machines;
@@ -182,6 +195,8 @@ export async function deployTestCharm(options: {
   seed?: number;
   pause?: "all" | "first" | "none";
   refreshOrder?: (units: readonly string[]) => readonly string[];
+  /** Extra simulator options (retries, the LP 2068500 switch, concurrency). */
+  simulator?: Pick<SimulatorOptions, "retryFailedHooks" | "reproduceLp2068500" | "concurrency">;
 }): Promise<TestWorld> {
   const world = new TestWorld();
   world.pause = options.pause ?? "first";
@@ -189,6 +204,7 @@ export async function deployTestCharm(options: {
   world.sim = await createSimulator({
     substrate: "machines",
     seed: options.seed ?? 1,
+    ...options.simulator,
     charms: options.revisions.map((revision) => ({ revision: revision.revision, files: files(revision), handler: handler(world) })),
   });
   world.sim.addInvariant("machines refresh invariants", () => world.invariants.check());
