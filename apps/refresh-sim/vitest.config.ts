@@ -1,0 +1,3 @@
+import { packageProject } from "@refresh/config/vitest";
+
+export default packageProject();
