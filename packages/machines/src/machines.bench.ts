@@ -2,15 +2,30 @@ import { afterAll, beforeAll, describe, test } from "vitest";
 import { deployTestCharm, type TestWorld } from "./scenarios/testCharm.js";
 
 // Budgets: a steady-state event may make at most N + 10 hook-tool calls for N units (the
-// library's share plus the test charm's two status-set calls) and no relation-set.
+// library's share plus the test charm's two status-set calls), no relation-set, and at most
+// SNAPD_BUDGET requests to snapd (the revision sync, plus the live read while a refresh is in progress).
 const UNITS = 5;
+const SNAPD_BUDGET = 2;
 const V1 = { revision: 602, charmVersion: "16/1.19.0", workloadVersion: "16.4", snapRevision: "182" };
 const V2 = { revision: 613, charmVersion: "16/1.20.0", workloadVersion: "16.8", snapRevision: "183" };
 
 let world: TestWorld;
 
-function checkBudget(label: string, since: number, allowRelationSet: boolean): void {
-  for (const hook of world.sim.history.slice(since)) {
+/** snapd requests answered so far, per unit. */
+function snapdRequests(): Map<string, number> {
+  return new Map([...world.machines].map(([unit, snapd]) => [unit, snapd.requests.length]));
+}
+
+function checkBudget(label: string, since: number, allowRelationSet: boolean, snapdBefore: Map<string, number>): void {
+  const hooks = world.sim.history.slice(since);
+  for (const [unit, snapd] of world.machines) {
+    const requests = snapd.requests.length - (snapdBefore.get(unit) ?? 0);
+    const events = hooks.filter((hook) => hook.unit === unit).length;
+    if (requests > SNAPD_BUDGET * events) {
+      throw new Error(`${label}: ${unit} made ${requests} snapd requests in ${events} events (budget ${SNAPD_BUDGET} per event): ${snapd.requests.slice(-requests).map((r) => `${r.method} ${r.path}${r.query}`).join(", ")}`);
+    }
+  }
+  for (const hook of hooks) {
     const total = Object.values(hook.toolCalls).reduce((sum, count) => sum + count, 0);
     if (total > UNITS + 10) throw new Error(`${label}: ${hook.unit} ${hook.hook} made ${total} hook-tool calls (budget ${UNITS + 10}): ${JSON.stringify(hook.toolCalls)}`);
     if (!allowRelationSet && (hook.toolCalls["relation-set"] ?? 0) > 0) throw new Error(`${label}: ${hook.unit} ${hook.hook} wrote to a databag although nothing changed`);
@@ -26,9 +41,10 @@ describe("machines per-event cost", () => {
   test("steady state", async ({ bench }) => {
     await bench("update-status on every unit", async () => {
       const since = world.sim.history.length;
+      const snapdBefore = snapdRequests();
       world.sim.fireUpdateStatus();
       await world.sim.settle();
-      checkBudget("steady state", since, false);
+      checkBudget("steady state", since, false, snapdBefore);
     }).run({ time: 0, iterations: 5, warmupTime: 0, warmupIterations: 0 });
   });
 
@@ -37,9 +53,10 @@ describe("machines per-event cost", () => {
     await world.sim.settle();
     await bench("update-status on every unit while paused", async () => {
       const since = world.sim.history.length;
+      const snapdBefore = snapdRequests();
       world.sim.fireUpdateStatus();
       await world.sim.settle();
-      checkBudget("in progress", since, false);
+      checkBudget("in progress", since, false, snapdBefore);
     }).run({ time: 0, iterations: 5, warmupTime: 0, warmupIterations: 0 });
   });
 });
