@@ -29,6 +29,11 @@ export interface StatefulSetDriver {
   /** Creates pod `<ordinal>` at `updateRevision` when ordinal ≥ partition, else at `currentRevision`. */
   createPod(ordinal: number): SimulatedPod;
   deletePod(ordinal: number): void;
+  /**
+   * Scale-down: removes the pod for good. Optional; without it the simulator calls
+   * {@link deletePod}, which is enough for drivers that do not recreate deleted pods.
+   */
+  removePod?(ordinal: number): void;
   setReady(ordinal: number, ready: boolean): void;
   /** What the charm does through the API (`PATCH …/statefulsets/<app>`). */
   setPartition(partition: number): void;

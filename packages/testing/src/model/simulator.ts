@@ -64,6 +64,37 @@ export interface SimulatorOptions {
   readonly dispatcher?: Dispatcher;
   /** Swap in another StatefulSet implementation (e.g. the fake cluster's). */
   readonly statefulSet?: (appName: string, initial: { charmRevision: number; image: string }) => StatefulSetDriver;
+  /**
+   * Extra environment for one unit's hooks, asked at the start of every hook (after
+   * {@link environment}, so it wins): a per-machine snapd socket, a per-pod service account.
+   */
+  readonly unitEnvironment?: (unit: string) => Readonly<Record<string, string>> | undefined;
+  /** Told when units come and go and when a test changes a workload's health (see {@link SimulatorObserver}). */
+  readonly observer?: SimulatorObserver;
+  /** What the unit's workload looks like outside Juju (machines: the snap), shown in {@link Simulator.status}. */
+  readonly workloadOf?: (unit: string) => UnitWorkload | undefined;
+}
+
+/** Lifecycle callbacks for what lives beside the model (fake snapd per machine, service accounts). */
+export interface SimulatorObserver {
+  /** A unit was created (deploy, add-unit, scale-up), before any of its hooks run. Awaited. */
+  unitCreated?(unit: { readonly name: string; readonly number: number }): Promise<void> | void;
+  /** A unit ran `remove` and is gone (its machine or pod goes with it). */
+  unitRemoved?(unit: { readonly name: string; readonly number: number }): void;
+  /** {@link Simulator.setWorkloadHealth} was called. */
+  workloadHealthChanged?(unit: string, healthy: boolean): void;
+}
+
+/** A unit's workload as the machine sees it (machines: the installed snap and its service). */
+export interface UnitWorkload {
+  /** e.g. the snap's name. */
+  readonly name: string;
+  /** Installed revision, e.g. `"183"`; undefined when nothing is installed. */
+  readonly revision: string | undefined;
+  /** Installed version, e.g. `"16.8"`. */
+  readonly version: string | undefined;
+  /** Whether its service runs. */
+  readonly running: boolean;
 }
 
 /** What process mode needs to run one event through a charm's `dispatch`. */
@@ -76,6 +107,10 @@ export interface DispatchRequest {
   /** The hook tools the spawned process's tool calls must reach. */
   readonly tools: SimulatedHookTools;
   readonly timeoutMs: number;
+  /** Relations in the hook's context (`refresh-v-three:0` once the unit joined it), so `-r 0` resolves. */
+  readonly relations?: readonly string[];
+  /** The unit the event runs on. */
+  readonly unit?: string;
 }
 
 /** Runs one event as a process and reports how it ended. */
@@ -95,6 +130,8 @@ export interface HookRecord {
   readonly error: string | undefined;
   /** Hook-tool calls the hook made, by tool name. */
   readonly toolCalls: Readonly<Record<string, number>>;
+  /** Process mode: everything the hook wrote to stderr (Juju puts it in the unit log). */
+  readonly stderr?: string;
 }
 
 /** An invariant that did not hold after a hook. */
@@ -305,6 +342,7 @@ export class Simulator {
   setWorkloadHealth(unit: string, healthy: boolean): void {
     const record = this.aliveUnit(unit);
     this.health.set(unit, healthy);
+    this.options.observer?.workloadHealthChanged?.(unit, healthy);
     if (this.statefulSet !== undefined) {
       this.statefulSet.setReady(record.number, healthy && record.uniter.started && record.transition === undefined);
     }
@@ -480,6 +518,7 @@ export class Simulator {
         workloadVersion: unit.workloadVersion,
         charmRevision: unit.charm.source.revision,
         pod: this.pod(unit.name),
+        snap: this.options.workloadOf?.(unit.name),
       })),
     });
   }
@@ -616,6 +655,7 @@ export class Simulator {
     this.databags.delete(name);
     await rm(dirname(record.charmDir), { recursive: true, force: true });
     await this.writeCharm(record, unitCharm);
+    await this.options.observer?.unitCreated?.({ name, number });
     return record;
   }
 
@@ -817,7 +857,12 @@ export class Simulator {
   private finishRemoval(unit: UnitRecord): void {
     unit.life = "removed";
     this.actionQueues.delete(unit.name);
-    if (this.statefulSet !== undefined) this.statefulSet.deletePod(unit.number);
+    if (this.statefulSet !== undefined) {
+      // Scale-down takes the pod away for good; a driver whose deletePod recreates pods says how.
+      if (this.statefulSet.removePod !== undefined) this.statefulSet.removePod(unit.number);
+      else this.statefulSet.deletePod(unit.number);
+    }
+    this.options.observer?.unitRemoved?.({ name: unit.name, number: unit.number });
     if (this.leaderName === unit.name) {
       const candidates = this.aliveUnits().map((u) => u.name);
       this.leaderName = candidates.length > 0 ? this.random.pick(candidates) : undefined;
@@ -982,7 +1027,7 @@ export class Simulator {
       remoteUnit: spec.kind === "hook" ? spec.remoteUnit : undefined,
       remoteApp: relationHook ? this.appName : undefined,
       departingUnit: spec.kind === "hook" ? spec.departingUnit : undefined,
-      environment: { ...(this.options.environment ?? {}) },
+      environment: { ...(this.options.environment ?? {}), ...(this.options.unitEnvironment?.(unit.name) ?? {}) },
     };
   }
 
@@ -1009,6 +1054,7 @@ export class Simulator {
     run.spec = spec;
     const context = this.hookContext(unit, spec);
     let failure: string | undefined;
+    let processStderr: string | undefined;
     try {
       const code = unit.charm.source;
       if (code.handler !== undefined) {
@@ -1021,8 +1067,11 @@ export class Simulator {
           environment: buildHookEnvironment(context),
           tools,
           timeoutMs: this.options.hookTimeoutMs ?? 30_000,
+          relations: unit.uniter.inRelation ? [`${PEER_ENDPOINT}:${this.relationNumber}`] : [],
+          unit: unit.name,
         });
-        if (result.exitCode !== 0) failure = `exit status ${result.exitCode}${result.stderr === "" ? "" : `: ${result.stderr.trim().split("\n").pop() ?? ""}`}`;
+        processStderr = result.stderr;
+        if (result.exitCode !== 0) failure = `exit status ${result.exitCode}${result.stderr.trim() === "" ? "" : `: ${failureSummary(result.stderr)}`}`;
       } else {
         failure = "the charm has no handler, and no dispatcher was given to run its dispatch";
       }
@@ -1060,6 +1109,7 @@ export class Simulator {
       outcome: failure === undefined ? "succeeded" : "failed",
       error: failure,
       toolCalls: Object.fromEntries(tools.calls),
+      ...(processStderr === undefined || processStderr === "" ? {} : { stderr: processStderr }),
     });
     this.checkInvariants(unit, spec);
   }
@@ -1129,6 +1179,17 @@ interface HookSnapshot {
   readonly configGeneration: number;
   readonly appVersion: number;
   readonly remoteVersion: number;
+}
+
+/**
+ * The readable part of a failed process's stderr: its lines up to the first stack frame (the
+ * error message, however many lines it has), or its last line when it starts with one.
+ */
+function failureSummary(stderr: string): string {
+  const lines = stderr.trim().split("\n");
+  const firstFrame = lines.findIndex((line) => /^\s+at /.test(line));
+  const message = firstFrame < 0 ? lines : lines.slice(0, firstFrame);
+  return message.length > 0 ? message.join("\n") : (lines.at(-1) ?? "");
 }
 
 function currentHookName(run: RunningHook): string {

@@ -13,6 +13,16 @@ export interface UnitStatusRow {
   readonly charmRevision: number;
   /** Kubernetes: the pod's ControllerRevision and readiness. */
   readonly pod: { readonly revision: string; readonly ready: boolean } | undefined;
+  /** Machines: the installed snap (revision, version) and whether its service runs, when the model knows it. */
+  readonly snap?: UnitWorkloadRow | undefined;
+}
+
+/** The workload installed on a unit's machine, as {@link UnitStatusRow.snap} shows it. */
+export interface UnitWorkloadRow {
+  readonly name: string;
+  readonly revision: string | undefined;
+  readonly version: string | undefined;
+  readonly running: boolean;
 }
 
 /** `juju status` of the simulated application, as data. */
@@ -43,6 +53,7 @@ export function buildStatusView(input: {
     workloadVersion: string;
     charmRevision: number;
     pod: { revision: string; ready: boolean } | undefined;
+    snap?: UnitWorkloadRow | undefined;
   }[];
 }): StatusView {
   const leaderRow = input.units.find((unit) => unit.name === input.leader);
@@ -64,6 +75,7 @@ export function buildStatusView(input: {
       workloadVersion: unit.workloadVersion,
       charmRevision: unit.charmRevision,
       pod: unit.pod === undefined ? undefined : { revision: unit.pod.revision, ready: unit.pod.ready },
+      ...(unit.snap === undefined ? {} : { snap: { ...unit.snap } }),
     })),
   };
 }
@@ -89,7 +101,8 @@ export function renderStatusTable(view: StatusView): string {
     [app.name, app.version, app.status, String(app.scale), app.charmRevision === undefined ? "" : String(app.charmRevision), app.message],
   ]);
   const withPods = view.units.some((unit) => unit.pod !== undefined);
-  const header = ["Unit", "Workload", "Agent", "Version", "Rev", ...(withPods ? ["Pod"] : []), "Message"];
+  const withWorkloads = view.units.some((unit) => unit.snap !== undefined);
+  const header = ["Unit", "Workload", "Agent", "Version", "Rev", ...(withPods ? ["Pod"] : []), ...(withWorkloads ? ["Snap"] : []), "Message"];
   const unitRows = view.units.map((unit) => [
     `${unit.name}${unit.leader ? "*" : ""}`,
     unit.workload,
@@ -97,7 +110,15 @@ export function renderStatusTable(view: StatusView): string {
     unit.workloadVersion,
     String(unit.charmRevision),
     ...(withPods ? [unit.pod === undefined ? "" : `${unit.pod.revision}${unit.pod.ready ? "" : " (not ready)"}`] : []),
+    ...(withWorkloads ? [workloadCell(unit.snap)] : []),
     unit.message,
   ]);
   return `${appTable}\n\n${table([header, ...unitRows])}\n`;
+}
+
+function workloadCell(workload: UnitWorkloadRow | undefined): string {
+  if (workload === undefined) return "";
+  if (workload.revision === undefined) return `${workload.name} (not installed)`;
+  const version = workload.version === undefined ? "" : ` (${workload.version})`;
+  return `${workload.name} ${workload.revision}${version}${workload.running ? "" : " stopped"}`;
 }
