@@ -6,3 +6,4 @@ export * from "./kubernetes/driver.js";
 export * from "./process/index.js";
 export * from "./snapd/snapd.js";
 export * from "./model/index.js";
+export * from "./harness/world.js";
