@@ -114,6 +114,22 @@ describe("createWorld on Kubernetes, process mode", { timeout: PROCESS_TIMEOUT }
   });
 });
 
+describe("process mode hook tools", { timeout: PROCESS_TIMEOUT }, () => {
+  it("resolve a bare relation number (-r 0) in any hook once the unit is in the peer relation", async () => {
+    const dispatch = [
+      "#!/bin/sh",
+      "set -e",
+      'if [ -n "$(relation-ids refresh-v-three)" ]; then relation-set -r 0 "last-hook=$JUJU_HOOK_NAME"; fi',
+      "",
+    ].join("\n");
+    const world = await open({ substrate: "machines", mode: "process", units: 1, charm: { revisions: [{ revision: 1, files: { ...testCharmFiles("machines"), dispatch } }] } });
+    await world.sim.settle();
+    expect(world.sim.history.filter((record) => record.outcome === "failed")).toEqual([]);
+    expect(world.sim.unitData("mdb/0")["last-hook"]).toBe("start");
+    expect(world.sim.history.find((record) => record.hook === "config-changed")?.toolCalls).toEqual({ "relation-ids": 1, "relation-set": 1 });
+  });
+});
+
 describe("createWorld on Kubernetes, in-process", () => {
   it("a 5xx from the API server fails the hook, Juju retries it, and the retry patches", async () => {
     const world = await open({ substrate: "kubernetes", charm: { revisions: await revisions("kubernetes", { 1: "" }) }, units: 2, seed: 3 });
