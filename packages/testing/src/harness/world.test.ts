@@ -168,6 +168,19 @@ describe("createWorld on Kubernetes, in-process", () => {
     expect(await statusWithToken(world, token)).toBe(401);
   });
 
+  it("scaling down by two at once removes both pods, whichever unit finishes its remove hook first", async () => {
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      const world = await open({ substrate: "kubernetes", charm: { revisions: await revisions("kubernetes", { 1: "" }) }, units: 3, seed });
+      await world.sim.settle();
+      world.sim.removeUnit();
+      world.sim.removeUnit("kdb/1");
+      await world.sim.settle();
+      expect(world.sim.logs.filter((line) => line.hook === "(simulator)")).toEqual([]);
+      expect(world.kubernetes?.cluster.statefulSet("kdb").pods().map((pod) => pod.name)).toEqual(["kdb-0"]);
+      expect(world.sim.units).toEqual(["kdb/0"]);
+    }
+  });
+
   it("evicting a unit replaces its pod in the cluster: new uid, same revision", async () => {
     const world = await open({ substrate: "kubernetes", charm: { revisions: await revisions("kubernetes", { 1: "" }) }, units: 2 });
     await world.sim.settle();

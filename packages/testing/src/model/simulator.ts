@@ -854,14 +854,28 @@ export class Simulator {
     }
   }
 
+  /**
+   * Scale-down takes pods away for good. A driver with `removePod` (whose `deletePod`
+   * recreates pods) can only drop the highest pod, so pods go from the top down as soon as
+   * their units are removed; a lower unit that finishes first waits for the ones above it.
+   */
+  private removePods(statefulSet: StatefulSetDriver, unit: UnitRecord): void {
+    if (statefulSet.removePod === undefined) {
+      statefulSet.deletePod(unit.number);
+      return;
+    }
+    const removed = new Set([...this.unitsByName.values()].filter((record) => record.life === "removed").map((record) => record.number));
+    for (;;) {
+      const top = statefulSet.pods().reduce<number | undefined>((highest, pod) => (highest === undefined || pod.ordinal > highest ? pod.ordinal : highest), undefined);
+      if (top === undefined || !removed.has(top)) return;
+      statefulSet.removePod(top);
+    }
+  }
+
   private finishRemoval(unit: UnitRecord): void {
     unit.life = "removed";
     this.actionQueues.delete(unit.name);
-    if (this.statefulSet !== undefined) {
-      // Scale-down takes the pod away for good; a driver whose deletePod recreates pods says how.
-      if (this.statefulSet.removePod !== undefined) this.statefulSet.removePod(unit.number);
-      else this.statefulSet.deletePod(unit.number);
-    }
+    if (this.statefulSet !== undefined) this.removePods(this.statefulSet, unit);
     this.options.observer?.unitRemoved?.({ name: unit.name, number: unit.number });
     if (this.leaderName === unit.name) {
       const candidates = this.aliveUnits().map((u) => u.name);
