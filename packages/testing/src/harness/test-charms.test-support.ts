@@ -47,7 +47,8 @@ const statefulSetSchema = z.object({
   spec: z.object({ updateStrategy: z.object({ rollingUpdate: z.object({ partition: z.number().int() }) }) }),
 });
 
-async function kubernetesRequest(environment: HookContext["environment"], method: string, path: string, body?: unknown): Promise<HttpAnswer> {
+/** One request to the API server the way an in-cluster client makes it (token, CA, merge patch). */
+export async function kubernetesRequest(environment: HookContext["environment"], method: string, path: string, body?: unknown): Promise<HttpAnswer> {
   const directory = environment["KUBERNETES_SERVICE_ACCOUNT_DIR"] ?? "/var/run/secrets/kubernetes.io/serviceaccount";
   const [token, ca] = await Promise.all([readFile(join(directory, "token"), "utf8"), readFile(join(directory, "ca.crt"), "utf8")]);
   const payload = body === undefined ? undefined : JSON.stringify(body);

@@ -9,7 +9,8 @@ import { generateTestCertificates } from "../kubernetes/tls.js";
 import type { TestCertificates } from "../kubernetes/tls.js";
 import { createWorld } from "./world.js";
 import type { RunMode, World, WorldOptions } from "./world.js";
-import { TEST_SNAP, kubernetesTestCharm, machinesTestCharm, testCharmFiles, writeTestCharmDir } from "./test-charms.test-support.js";
+import type { CharmHandler } from "@refresh/juju";
+import { TEST_SNAP, kubernetesRequest, kubernetesTestCharm, machinesTestCharm, testCharmFiles, writeTestCharmDir } from "./test-charms.test-support.js";
 
 let scratch: string;
 let certificates: TestCertificates;
@@ -298,6 +299,35 @@ describe("both run modes", { timeout: PROCESS_TIMEOUT }, () => {
     const inProcess = await scenario(substrate, "in-process");
     const viaDispatch = await scenario(substrate, "process");
     expect(viaDispatch).toEqual(inProcess);
+  });
+});
+
+describe("requests to the fakes as scheduling points", () => {
+  /** For each seed, whether another unit's hook ran between a hook's API request and its answer. */
+  async function interleavings(yieldAtRequests: boolean): Promise<boolean[]> {
+    const results: boolean[] = [];
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      const order: string[] = [];
+      const handler: CharmHandler = async ({ context, tools }) => {
+        if (context.event.name !== "config-changed") return;
+        order.push(`${context.unitName} asks`);
+        const answer = await kubernetesRequest(context.environment, "GET", `/apis/apps/v1/namespaces/test-model/statefulsets/kdb`);
+        order.push(`${context.unitName} got ${answer.status}`);
+        await tools.statusSet({ status: "active", message: "" });
+      };
+      const world = await open({ substrate: "kubernetes", seed, units: 3, yieldAtRequests, charm: { revisions: [{ revision: 1, files: testCharmFiles("kubernetes"), handler }] } });
+      await world.sim.settle();
+      expect(order.filter((line) => line.endsWith("got 200"))).toHaveLength(3);
+      results.push(order.some((line, i) => line.endsWith("asks") && order[i + 1] !== `${line.slice(0, -"asks".length)}got 200`));
+    }
+    return results;
+  }
+
+  it("another unit's hook may run between a charm's request and the answer, in a seeded order", async () => {
+    const gated = await interleavings(true);
+    expect(gated).toContain(true);
+    expect(await interleavings(true)).toEqual(gated);
+    expect(await interleavings(false)).not.toContain(true);
   });
 });
 

@@ -70,6 +70,12 @@ export interface WorldOptions {
     /** Polls of a change that report `Doing` before it ends. @default 1 */
     readonly pollsUntilReady?: number;
   };
+  /**
+   * Make every request to the fake API server or a fake snapd a scheduling point, like a
+   * hook-tool call: another unit's hook may run between a charm's GET and its PATCH.
+   * @default true
+   */
+  readonly yieldAtRequests?: boolean;
   /** Process mode: which hook-tool client goes on `PATH`. @default "auto" (the compiled C client, else Node) */
   readonly hookToolClient?: HookToolClientChoice;
   /**
@@ -221,6 +227,7 @@ export async function createWorld(options: WorldOptions): Promise<World> {
       snapds.clear();
     });
 
+    let requestGate: (() => Promise<void>) | undefined;
     const snap = options.machines?.snap;
     const workloadOf = (unit: string): UnitWorkload | undefined => {
       if (snap === undefined) return undefined;
@@ -263,6 +270,7 @@ export async function createWorld(options: WorldOptions): Promise<World> {
                 snapd.install(snap.name, installed);
               }
             }
+            if (requestGate !== undefined) snapd.setRequestGate(requestGate);
             snapds.set(unit.name, snapd);
             Object.assign(environment, await snapd.listen().then(() => snapd.env()));
           }
@@ -289,6 +297,12 @@ export async function createWorld(options: WorldOptions): Promise<World> {
       },
     });
     cleanups.push(() => simulator.dispose());
+    if (options.yieldAtRequests ?? true) {
+      const gate = (): Promise<void> => simulator.requestYieldPoint();
+      kubernetes?.api.setRequestGate(gate);
+      requestGate = gate;
+      for (const snapd of snapds.values()) snapd.setRequestGate(gate);
+    }
 
     if ((options.units ?? 3) > 0) {
       await simulator.deploy({ units: options.units ?? 3, ...(options.config === undefined ? {} : { config: options.config }) });

@@ -426,6 +426,18 @@ export class Simulator {
     return this.advance();
   }
 
+  /**
+   * A yield point for the outside world: a fake server calls it before answering a charm's
+   * request (a Kubernetes API call, a snapd call), so the running hook pauses there and the
+   * seeded scheduler may run other units' hooks first, as it does at every hook-tool call.
+   * Resolves at once when no hook is running (a request from the test itself).
+   */
+  requestYieldPoint(): Promise<void> {
+    // The scheduler lets one hook run at a time, so a request arriving now comes from it.
+    const active = [...this.running.values()].find((run) => run.state === "active");
+    return active === undefined ? Promise.resolve() : this.park(active);
+  }
+
   /** Registers a check run after every hook; violations land in {@link violations}. */
   addInvariant(name: string, check: Invariant): void {
     this.invariants.push({ name, check });
