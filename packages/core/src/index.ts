@@ -11,3 +11,4 @@ export * from "./versions/index.js";
 export * from "./charm-config/pause.js";
 export * from "./charm-config/actions.js";
 export * from "./charm-config/charmcraft.js";
+export * from "./validation.js";

@@ -1,5 +1,6 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { InvalidActionParameters } from "../errors.js";
+import { englishIssues } from "../validation.js";
 import { PAUSE_AFTER_UNIT_REFRESH, PAUSE_AFTER_UNIT_REFRESH_DEFAULT } from "./pause.js";
 
 /** Where the charm runs: Kubernetes (one pod per unit) or machines (snap workloads). */
@@ -141,7 +142,7 @@ export interface ResumeRefreshParameters {
   readonly checkHealthOfRefreshedUnits: boolean;
 }
 
-const flag = z.boolean().default(true);
+const flag = z._default(z.boolean(), true);
 
 /** zod schema of the `pre-refresh-check` parameters (none). */
 export const preRefreshCheckParametersSchema = z.strictObject({});
@@ -151,27 +152,29 @@ export const preRefreshCheckParametersSchema = z.strictObject({});
  * `check-workload-container`: the Python library declared it there too, so charms migrated from
  * it may still ship it.
  */
-export const forceRefreshStartParametersSchema = z
-  .strictObject({
+export const forceRefreshStartParametersSchema = z.pipe(
+  z.strictObject({
     [RefreshActionParameter.checkCompatibility]: flag,
     [RefreshActionParameter.runPreRefreshChecks]: flag,
     [RefreshActionParameter.checkWorkloadContainer]: flag,
-  })
-  .transform(
+  }),
+  z.transform(
     (params): ForceRefreshStartParameters => ({
       checkCompatibility: params["check-compatibility"],
       runPreRefreshChecks: params["run-pre-refresh-checks"],
       checkWorkloadContainer: params["check-workload-container"],
     }),
-  );
+  ),
+);
 
 /** zod schema of the `resume-refresh` parameters. */
-export const resumeRefreshParametersSchema = z
-  .strictObject({ [RefreshActionParameter.checkHealthOfRefreshedUnits]: flag })
-  .transform((params): ResumeRefreshParameters => ({ checkHealthOfRefreshedUnits: params["check-health-of-refreshed-units"] }));
+export const resumeRefreshParametersSchema = z.pipe(
+  z.strictObject({ [RefreshActionParameter.checkHealthOfRefreshedUnits]: flag }),
+  z.transform((params): ResumeRefreshParameters => ({ checkHealthOfRefreshedUnits: params["check-health-of-refreshed-units"] })),
+);
 
-function parseWith<T>(action: RefreshActionName, schema: z.ZodType<T>, raw: unknown): T {
-  const parsed = schema.safeParse(raw ?? {});
+function parseWith<T>(action: RefreshActionName, schema: z.core.$ZodType<T>, raw: unknown): T {
+  const parsed = z.safeParse(schema, raw ?? {}, englishIssues);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   if (issue === undefined) throw new InvalidActionParameters(action, undefined, "the parameters are invalid");

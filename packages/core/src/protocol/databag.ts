@@ -1,5 +1,6 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { InvalidDatabagContent, type DatabagSource } from "../errors.js";
+import { englishIssues } from "../validation.js";
 import { decodeJson, encodePythonJson, type JsonValue } from "./python-json.js";
 
 /**
@@ -10,13 +11,13 @@ export interface DatabagField<T> {
   /** The key exactly as stored in the databag. */
   readonly key: string;
   /** Validates the decoded JSON value and maps it to (and back from) the typed value. */
-  readonly schema: z.ZodType<T, JsonValue>;
+  readonly schema: z.core.$ZodType<T, JsonValue>;
   /** What the key must hold, in words, for {@link InvalidDatabagContent} messages. */
   readonly expected: string;
 }
 
 /** Declares a {@link DatabagField}. */
-export function databagField<T>(key: string, schema: z.ZodType<T, JsonValue>, expected: string): DatabagField<T> {
+export function databagField<T>(key: string, schema: z.core.$ZodType<T, JsonValue>, expected: string): DatabagField<T> {
   return { key, schema, expected };
 }
 
@@ -86,7 +87,7 @@ export function defineDatabag<const F extends DatabagFields>(fields: F): Databag
     } catch (cause) {
       return { ok: false, cause };
     }
-    const parsed = z.safeDecode(field.schema, json);
+    const parsed = z.safeDecode(field.schema, json, englishIssues);
     return parsed.success ? { ok: true, value: parsed.data } : { ok: false, cause: parsed.error };
   };
 

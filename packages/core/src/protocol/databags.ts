@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { databagField, defineDatabag, type DatabagView, type DecodedDatabag } from "./databag.js";
 import { AppKey, UnitKey } from "./names.js";
 
@@ -100,7 +100,7 @@ export const appDatabag = defineDatabag({
     "a JSON list of controller revision names",
   ),
   /** Pinned workload version of the original charm; null when the original workload did not match its pin. */
-  originalWorkloadVersion: databagField(AppKey.originalWorkloadVersion, z.string().nullable(), "a JSON string or null"),
+  originalWorkloadVersion: databagField(AppKey.originalWorkloadVersion, z.nullable(z.string()), "a JSON string or null"),
   /** Original OCI image digest (Kubernetes) or snap revision (machines). */
   originalWorkloadContainerVersion: databagField(
     AppKey.originalWorkloadContainerVersion,

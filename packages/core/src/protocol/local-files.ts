@@ -1,5 +1,6 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { LocalStateInvalid } from "../errors.js";
+import { englishIssues } from "../validation.js";
 import { charmCodeRefreshSchema, type CharmCodeRefresh } from "./databags.js";
 import { LocalFile, localStatePath } from "./names.js";
 import { decodeJson, encodePythonJson, type JsonValue } from "./python-json.js";
@@ -8,14 +9,14 @@ import { decodeJson, encodePythonJson, type JsonValue } from "./python-json.js";
 // newline; matching it keeps the files identical whichever library wrote them last.
 const FILE_INDENT = 4;
 
-function decodeFile<T>(text: string, schema: z.ZodType<T, JsonValue>, path: string, expected: string): T {
+function decodeFile<T>(text: string, schema: z.core.$ZodType<T, JsonValue>, path: string, expected: string): T {
   let json: JsonValue;
   try {
     json = decodeJson(text);
   } catch (cause) {
     throw new LocalStateInvalid(path, expected, { cause });
   }
-  const parsed = z.safeDecode(schema, json);
+  const parsed = z.safeDecode(schema, json, englishIssues);
   if (!parsed.success) throw new LocalStateInvalid(path, expected, { cause: parsed.error });
   return parsed.data;
 }
@@ -50,7 +51,7 @@ export interface CharmCodeRefreshHistory {
 const historySchema = z.codec(
   z.object({
     last_refresh_to_up_to_date_charm_code_version: charmCodeRefreshSchema,
-    second_to_last_refresh_to_up_to_date_charm_code_version: charmCodeRefreshSchema.nullable(),
+    second_to_last_refresh_to_up_to_date_charm_code_version: z.nullable(charmCodeRefreshSchema),
   }),
   z.object({ last: z.custom<CharmCodeRefresh>(), secondToLast: z.custom<CharmCodeRefresh | null>() }),
   {

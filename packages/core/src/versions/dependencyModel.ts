@@ -1,5 +1,6 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { RefreshError } from "../errors.js";
+import { englishIssues } from "../validation.js";
 import { InvalidConstraint, parseConstraint } from "./constraint.js";
 import { Pep440Version } from "./pep440.js";
 
@@ -32,39 +33,41 @@ export const dependencyModelSchema = z
     /** Related application name → Poetry constraint on that application's version. */
     dependencies: z.record(z.string(), z.string()),
   })
-  .superRefine((model, context) => {
-    let constraintsValid = true;
-    for (const [app, constraint] of Object.entries(model.dependencies)) {
-      const problem = constraintProblem(constraint);
-      if (problem !== undefined) {
-        constraintsValid = false;
-        context.addIssue({ code: "custom", path: ["dependencies", app], message: problem });
+  .check(
+    z.superRefine((model, context) => {
+      let constraintsValid = true;
+      for (const [app, constraint] of Object.entries(model.dependencies)) {
+        const problem = constraintProblem(constraint);
+        if (problem !== undefined) {
+          constraintsValid = false;
+          context.addIssue({ code: "custom", path: ["dependencies", app], message: problem });
+        }
       }
-    }
-    const rangeProblem = constraintProblem(model.upgrade_supported);
-    if (rangeProblem !== undefined) {
-      context.addIssue({ code: "custom", path: ["upgrade_supported"], message: rangeProblem });
-      return;
-    }
-    if (!constraintsValid) return;
-    const version = Pep440Version.tryParse(model.version);
-    if (version === undefined) {
-      context.addIssue({
-        code: "custom",
-        path: ["version"],
-        message: `${JSON.stringify(model.version)} is not a PEP 440 version (e.g. "1.2.3")`,
-      });
-    } else if (!parseConstraint(model.upgrade_supported).allows(version)) {
-      context.addIssue({
-        code: "custom",
-        path: ["version"],
-        message:
-          `${JSON.stringify(model.version)} is outside this build's own upgrade_supported ` +
-          `${JSON.stringify(model.upgrade_supported)}, so a rollback to this build would be refused; ` +
-          `widen upgrade_supported to include it, or correct version`,
-      });
-    }
-  });
+      const rangeProblem = constraintProblem(model.upgrade_supported);
+      if (rangeProblem !== undefined) {
+        context.addIssue({ code: "custom", path: ["upgrade_supported"], message: rangeProblem });
+        return;
+      }
+      if (!constraintsValid) return;
+      const version = Pep440Version.tryParse(model.version);
+      if (version === undefined) {
+        context.addIssue({
+          code: "custom",
+          path: ["version"],
+          message: `${JSON.stringify(model.version)} is not a PEP 440 version (e.g. "1.2.3")`,
+        });
+      } else if (!parseConstraint(model.upgrade_supported).allows(version)) {
+        context.addIssue({
+          code: "custom",
+          path: ["version"],
+          message:
+            `${JSON.stringify(model.version)} is outside this build's own upgrade_supported ` +
+            `${JSON.stringify(model.upgrade_supported)}, so a rollback to this build would be refused; ` +
+            `widen upgrade_supported to include it, or correct version`,
+        });
+      }
+    }),
+  );
 
 /** A validated component version declaration; see {@link dependencyModelSchema}. */
 export type DependencyModel = z.output<typeof dependencyModelSchema>;
@@ -94,7 +97,7 @@ export class InvalidDependencyModel extends RefreshError {
  * @throws {InvalidDependencyModel} listing every problem.
  */
 export function parseDependencyModel(data: unknown, source = "dependency model"): DependencyModel {
-  const result = dependencyModelSchema.safeParse(data);
+  const result = z.safeParse(dependencyModelSchema, data, englishIssues);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const path = issue.path.map(String).join(".");

@@ -2,8 +2,9 @@ import { readFile } from "node:fs/promises";
 import { machine as currentMachine } from "node:os";
 import { join } from "node:path";
 import { parse as parseToml } from "smol-toml";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { RefreshError } from "../errors.js";
+import { englishIssues } from "../validation.js";
 import { CharmVersion, InvalidCharmVersion } from "./charmVersion.js";
 
 /** File name of the versions file, at the root of the charm directory. */
@@ -113,17 +114,16 @@ export function checkWorkloadNameLength(workloadName: string, workloadVersion: s
 const nonEmptyString = (what: string) =>
   z
     .string({ error: (issue) => (issue.input === undefined ? `is missing; ${what}` : `must be a string; ${what}`) })
-    .refine((value) => value.trim() !== "", { error: `is empty; ${what}` });
+    .check(z.refine((value) => value.trim() !== "", { error: `is empty; ${what}` }));
 
-const snapSchema = z.object(
-  {
-    name: nonEmptyString('set it to the name of the workload snap, e.g. name = "charmed-postgresql"'),
-    revisions: z
-      .record(z.string(), z.unknown(), {
-        error: (issue) => (issue.input === undefined ? "is missing; add a [snap.revisions] table" : "must be a table"),
-      })
-      // Keys and values are checked together so that one bad value does not hide a bad key.
-      .superRefine((revisions, context) => {
+const snapRevisionsSchema = z.pipe(
+  z
+    .record(z.string(), z.unknown(), {
+      error: (issue) => (issue.input === undefined ? "is missing; add a [snap.revisions] table" : "must be a table"),
+    })
+    // Keys and values are checked together so that one bad value does not hide a bad key.
+    .check(
+      z.superRefine((revisions, context) => {
         for (const [key, value] of Object.entries(revisions)) {
           if (!(MACHINE_ARCHITECTURES as readonly string[]).includes(key)) {
             const alias = ARCHITECTURE_ALIASES[key];
@@ -145,10 +145,32 @@ const snapSchema = z.object(
         if (Object.keys(revisions).length === 0) {
           context.addIssue({ code: "custom", message: "is empty; pin a revision for each supported architecture" });
         }
-      })
-      .transform((revisions) => revisions as Record<string, string>),
+      }),
+    ),
+  z.transform((revisions) => revisions as Record<string, string>),
+);
+
+const snapSchema = z.object(
+  {
+    name: nonEmptyString('set it to the name of the workload snap, e.g. name = "charmed-postgresql"'),
+    revisions: snapRevisionsSchema,
   },
   { error: "must be a table with name and [snap.revisions]" },
+);
+
+const charmVersionSchema = z.pipe(
+  nonEmptyString('it holds the charm version ("<track>/<major>.<minor>.<patch>") written at build time from the git tag').check(
+    z.superRefine((text, context) => {
+      try {
+        new CharmVersion(text);
+      } catch (error) {
+        if (!(error instanceof InvalidCharmVersion)) throw error;
+        context.addIssue({ code: "custom", message: error.message });
+      }
+    }),
+  ),
+  // Only reached for text the check above accepted, so this cannot throw.
+  z.transform((text) => new CharmVersion(text)),
 );
 
 /**
@@ -156,19 +178,9 @@ const snapSchema = z.object(
  * `charm_major`, which the source file holds) are ignored.
  */
 export const refreshVersionsSchema = z.object({
-  charm: nonEmptyString(
-    'it holds the charm version ("<track>/<major>.<minor>.<patch>") written at build time from the git tag',
-  ).transform((text, context) => {
-    try {
-      return new CharmVersion(text);
-    } catch (error) {
-      if (!(error instanceof InvalidCharmVersion)) throw error;
-      context.addIssue({ code: "custom", message: error.message });
-      return z.NEVER;
-    }
-  }),
+  charm: charmVersionSchema,
   workload: nonEmptyString('set it to the upstream workload version the charm pins, e.g. workload = "16.8"'),
-  snap: snapSchema.optional(),
+  snap: z.optional(snapSchema),
 });
 
 /** The pinned snap of a machine charm: its name and a revision per architecture. */
@@ -207,7 +219,7 @@ export function parseRefreshVersions(text: string, source: string = REFRESH_VERS
     const detail = error instanceof Error ? error.message.split("\n")[0] : String(error);
     throw new InvalidRefreshVersions(source, [`the file is not valid TOML (${detail})`], { cause: error });
   }
-  const result = refreshVersionsSchema.safeParse(raw);
+  const result = z.safeParse(refreshVersionsSchema, raw, englishIssues);
   if (!result.success) {
     const hasCharmMajor = typeof raw === "object" && raw !== null && "charm_major" in raw && !("charm" in raw);
     const problems = result.error.issues.map((issue) => {
