@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { HookContext, JujuEvent } from "./context.js";
 import { InvalidHookEnvironment } from "./errors.js";
 
@@ -145,10 +145,10 @@ function parseRelation(
   return { endpoint, id };
 }
 
-const presentString = z.string().min(1);
+const presentString = z.string().check(z.minLength(1));
 
 function nonEmpty(env: Readonly<Record<string, string | undefined>>, name: string): string | undefined {
-  const parsed = presentString.safeParse(env[name]);
+  const parsed = z.safeParse(presentString, env[name]);
   return parsed.success ? parsed.data : undefined;
 }
 

@@ -300,4 +300,11 @@ describe("failures", () => {
     await box.install("config-get", { stdout: "{}" });
     expect(await tools.configGet()).toEqual({});
   });
+
+  it("says what was expected where the output has the wrong shape", async () => {
+    await box.install("relation-ids", { stdout: '{"not":"a list"}' });
+    await expect(tools.relationIds("refresh-v-three")).rejects.toThrow(/expected array, received object/);
+    await box.install("status-get", { stdout: '{"status":"sleeping","message":""}' });
+    await expect(tools.statusGet()).rejects.toThrow(/expected one of "active"\|"waiting".*→ at status/);
+  });
 });

@@ -1,4 +1,5 @@
-import { z } from "zod";
+import * as z from "zod/mini";
+import { englishIssues } from "./english-issues.js";
 import { validateActionResultKeys } from "./action-results.js";
 import { classifyHookToolFailure, HookToolFailed, HookToolOutputInvalid, UnknownHookTool } from "./errors.js";
 import type {
@@ -47,16 +48,16 @@ export interface CreateHookToolsOptions {
   readonly now?: () => number;
 }
 
-const stringList = z.array(z.string()).nullable().transform((list) => list ?? []);
-const databag = z.record(z.string(), z.string()).nullable().transform((bag) => bag ?? {});
-const anyMap = z.record(z.string(), z.unknown()).nullable().transform((map) => map ?? {});
-const goalEntry = z.looseObject({ status: z.string(), since: z.string().nullish() });
+const stringList = z.pipe(z.nullable(z.array(z.string())), z.transform((list) => list ?? []));
+const databag = z.pipe(z.nullable(z.record(z.string(), z.string())), z.transform((bag) => bag ?? {}));
+const anyMap = z.pipe(z.nullable(z.record(z.string(), z.unknown())), z.transform((map) => map ?? {}));
+const goalEntry = z.looseObject({ status: z.string(), since: z.nullish(z.string()) });
 const goalStateOutput = z.looseObject({
-  units: z.record(z.string(), goalEntry).nullish(),
-  relations: z.record(z.string(), z.record(z.string(), goalEntry).nullish()).nullish(),
+  units: z.nullish(z.record(z.string(), goalEntry)),
+  relations: z.nullish(z.record(z.string(), z.nullish(z.record(z.string(), goalEntry)))),
 });
 const reportedStatus = z.enum(["active", "waiting", "maintenance", "blocked", "error", "unknown", "terminated"]);
-const statusOutput = z.looseObject({ status: reportedStatus, message: z.string().nullish() });
+const statusOutput = z.looseObject({ status: reportedStatus, message: z.nullish(z.string()) });
 const applicationStatusOutput = z.looseObject({ "application-status": statusOutput });
 
 /**
@@ -259,7 +260,7 @@ class ProcessTools implements ProcessHookTools {
     return pending;
   }
 
-  async #json<S extends z.ZodType>(tool: string, args: readonly string[], schema: S): Promise<z.output<S>> {
+  async #json<S extends z.ZodMiniType>(tool: string, args: readonly string[], schema: S): Promise<z.output<S>> {
     const stdout = await this.#plain(tool, args);
     let parsed: unknown;
     try {
@@ -267,7 +268,7 @@ class ProcessTools implements ProcessHookTools {
     } catch (error) {
       throw new HookToolOutputInvalid(tool, stdout, "not JSON", error);
     }
-    const result = schema.safeParse(parsed);
+    const result = z.safeParse(schema, parsed, englishIssues);
     if (!result.success) {
       throw new HookToolOutputInvalid(tool, stdout, z.prettifyError(result.error).replaceAll("\n", " "), result.error);
     }
