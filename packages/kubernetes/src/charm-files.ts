@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parse as parseYaml } from "yaml";
-import { z } from "zod";
+import { englishIssues } from "@refresh/core";
+import * as z from "zod/mini";
 import { CharmPackagingError } from "./errors.js";
 
 /** The workload image a Kubernetes charm pins, read from its `metadata.yaml`. */
@@ -15,8 +15,8 @@ export interface WorkloadPin {
 }
 
 const metadataSchema = z.object({
-  resources: z.record(z.string(), z.object({ "upstream-source": z.unknown().optional() }).loose()).optional(),
-  containers: z.record(z.string(), z.object({ resource: z.unknown().optional() }).loose()).optional(),
+  resources: z.optional(z.record(z.string(), z.looseObject({ "upstream-source": z.optional(z.unknown()) }))),
+  containers: z.optional(z.record(z.string(), z.looseObject({ resource: z.optional(z.unknown()) }))),
 });
 
 /**
@@ -29,12 +29,14 @@ const metadataSchema = z.object({
 export async function readWorkloadPin(charmDir: string, ociResourceName: string): Promise<WorkloadPin> {
   const text = await readCharmFile(charmDir, "metadata.yaml");
   let document: unknown;
+  // The YAML parser is a sixth of a charm bundle and slow to start: load it only here.
+  const { parse: parseYaml } = await import("yaml");
   try {
     document = parseYaml(text);
   } catch (cause) {
     throw new CharmPackagingError(`metadata.yaml is not valid YAML (${String(cause)})`);
   }
-  const parsed = metadataSchema.safeParse(document ?? {});
+  const parsed = z.safeParse(metadataSchema, document ?? {}, englishIssues);
   if (!parsed.success) {
     throw new CharmPackagingError(`metadata.yaml has an unexpected shape: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`);
   }

@@ -163,7 +163,7 @@ describe("the in-cluster HTTPS client", () => {
     handler = (_request, response) => json(response, 200, { status: {} });
     const error = await failure((await api()).readStatefulSet());
     expect(error.code).toBe("KUBERNETES_UNEXPECTED_RESPONSE");
-    expect(error.message).toContain("status.updateRevision");
+    expect(error.message).toContain("status.updateRevision: Invalid input: expected string, received undefined");
   });
 
   it("reports a body that is not JSON", async () => {

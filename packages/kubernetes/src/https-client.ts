@@ -1,5 +1,6 @@
 import { Agent, request } from "node:https";
-import { z } from "zod";
+import { englishIssues } from "@refresh/core";
+import * as z from "zod/mini";
 import type { KubernetesApi, PodState, StatefulSetState } from "./api.js";
 import type { InClusterConfig } from "./in-cluster.js";
 import { KubernetesApiError } from "./errors.js";
@@ -18,14 +19,12 @@ export interface HttpsKubernetesApiOptions {
 }
 
 const statefulSetSchema = z.object({
-  spec: z
-    .object({
-      updateStrategy: z
-        .object({ rollingUpdate: z.object({ partition: z.number().int().nonnegative().optional() }).optional() })
-        .optional(),
-    })
-    .optional(),
-  status: z.object({ updateRevision: z.string().min(1) }),
+  spec: z.optional(
+    z.object({
+      updateStrategy: z.optional(z.object({ rollingUpdate: z.optional(z.object({ partition: z.optional(z.int().check(z.nonnegative())) })) })),
+    }),
+  ),
+  status: z.object({ updateRevision: z.string().check(z.minLength(1)) }),
 });
 
 const podListSchema = z.object({
@@ -33,16 +32,14 @@ const podListSchema = z.object({
     z.object({
       metadata: z.object({
         name: z.string(),
-        uid: z.string().min(1),
-        labels: z.record(z.string(), z.string()).optional(),
+        uid: z.string().check(z.minLength(1)),
+        labels: z.optional(z.record(z.string(), z.string())),
       }),
-      status: z
-        .object({
-          containerStatuses: z
-            .array(z.object({ name: z.string(), imageID: z.string().optional() }))
-            .nullish(),
-        })
-        .optional(),
+      status: z.optional(
+        z.object({
+          containerStatuses: z.nullish(z.array(z.object({ name: z.string(), imageID: z.optional(z.string()) }))),
+        }),
+      ),
     }),
   ),
 });
@@ -50,7 +47,7 @@ const podListSchema = z.object({
 const accessReviewSchema = z.object({ status: z.object({ allowed: z.boolean() }) });
 
 /** Kubernetes `Status` object, the body of most error responses. */
-const statusBodySchema = z.object({ message: z.string().optional(), reason: z.string().optional() });
+const statusBodySchema = z.object({ message: z.optional(z.string()), reason: z.optional(z.string()) });
 
 /**
  * A small typed client over `node:https` for the four calls the refresh makes. TLS is
@@ -68,7 +65,7 @@ export function createHttpsKubernetesApi(options: HttpsKubernetesApiOptions): Ku
   async function call<T>(
     method: "GET" | "POST" | "PATCH",
     path: string,
-    schema: z.ZodType<T>,
+    schema: z.core.$ZodType<T>,
     what: string,
     body?: { contentType: string; value: unknown },
   ): Promise<T> {
@@ -82,7 +79,7 @@ export function createHttpsKubernetesApi(options: HttpsKubernetesApiOptions): Ku
     } catch (cause) {
       throw new KubernetesApiError("KUBERNETES_UNEXPECTED_RESPONSE", `the Kubernetes API server answered ${what} with a body that is not JSON; Juju retries the hook`, { status, cause });
     }
-    const parsed = schema.safeParse(json);
+    const parsed = z.safeParse(schema, json, englishIssues);
     if (!parsed.success) {
       const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "(body)"}: ${issue.message}`).join("; ");
       throw new KubernetesApiError(
@@ -215,7 +212,7 @@ export function createHttpsKubernetesApi(options: HttpsKubernetesApiOptions): Ku
 function errorForStatus(status: number, text: string, what: string, appName: string): KubernetesApiError {
   let serverMessage = "";
   try {
-    const parsed = statusBodySchema.safeParse(JSON.parse(text));
+    const parsed = z.safeParse(statusBodySchema, JSON.parse(text));
     if (parsed.success && parsed.data.message !== undefined) {
       serverMessage = `: ${parsed.data.message}`;
     }
