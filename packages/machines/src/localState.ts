@@ -4,6 +4,7 @@ import { join } from "node:path";
 import {
   decodeCharmCodeRefreshHistoryFile,
   encodeCharmCodeRefreshHistoryFile,
+  englishIssues,
   LOCAL_STATE_DIR,
   LocalFile,
   LocalStateInvalid,
@@ -14,7 +15,7 @@ import {
   type CharmCodeRefreshHistory,
   type CharmVersion,
 } from "@refresh/core";
-import { z } from "zod";
+import * as z from "zod/mini";
 
 /**
  * The one local file this library keeps beyond the Python library's: the refresh order fixed
@@ -94,7 +95,7 @@ export class LocalState {
     const path = this.#path(REFRESH_ORDER_FILE);
     if (!existsSync(path)) return undefined;
     try {
-      return refreshOrderSchema.parse(JSON.parse(readFileSync(path, "utf8")));
+      return z.parse(refreshOrderSchema, JSON.parse(readFileSync(path, "utf8")), englishIssues);
     } catch (cause) {
       throw new LocalStateInvalid(`${LOCAL_STATE_DIR}/${REFRESH_ORDER_FILE}`, "a JSON list of unit names", { cause });
     }

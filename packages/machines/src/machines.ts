@@ -6,6 +6,7 @@ import {
   checkWorkloadNameLength,
   databagField,
   decodeAppDatabag,
+  englishIssues,
   decodeMachinesUnitDatabag,
   defineDatabag,
   describePausePolicy,
@@ -38,7 +39,7 @@ import {
   type Status,
 } from "@refresh/core";
 import type { CharmRun, GoalState, RelationId } from "@refresh/juju";
-import { z } from "zod";
+import * as z from "zod/mini";
 import {
   applyFixedOrder,
   defaultRefreshOrder,
@@ -179,11 +180,11 @@ interface OriginalVersions {
 type Raw = Record<string, string>;
 
 const forceParams = z.looseObject({
-  "check-workload-container": z.boolean().default(true),
-  "check-compatibility": z.boolean().default(true),
-  "run-pre-refresh-checks": z.boolean().default(true),
+  "check-workload-container": z._default(z.boolean(), true),
+  "check-compatibility": z._default(z.boolean(), true),
+  "run-pre-refresh-checks": z._default(z.boolean(), true),
 });
-const resumeParams = z.looseObject({ "check-health-of-refreshed-units": z.boolean().default(true) });
+const resumeParams = z.looseObject({ "check-health-of-refreshed-units": z._default(z.boolean(), true) });
 
 function describeCharm(rawCharmRevision: string, charmVersion: CharmVersion | string): string {
   const revision = charmhubRevision(rawCharmRevision);
@@ -589,8 +590,8 @@ export class Machines implements Common {
     log.info("Pre-refresh check succeeded");
   }
 
-  async #actionParams<T>(schema: z.ZodType<T>): Promise<T | undefined> {
-    const parsed = schema.safeParse(await this.#run.tools.actionGet());
+  async #actionParams<T>(schema: z.core.$ZodType<T>): Promise<T | undefined> {
+    const parsed = z.safeParse(schema, await this.#run.tools.actionGet(), englishIssues);
     if (parsed.success) return parsed.data;
     await this.#run.tools.actionFail(`Invalid action parameters: ${z.prettifyError(parsed.error)}`);
     return undefined;

@@ -120,6 +120,11 @@ describe("SnapdClient against answers snapd never gives", () => {
     await expect(client.installedRevision("x")).rejects.toMatchObject({ code: "SNAPD_BAD_RESPONSE" });
   });
 
+  it("names the field snapd got wrong and what it should have held", async () => {
+    const client = await answering(200, JSON.stringify({ type: "sync", result: [{ name: "x", revision: 7 }] }));
+    await expect(client.installedRevision("x")).rejects.toThrow(/expected string, received number\s+→ at \[0\]\.revision/);
+  });
+
   it("treats a non-2xx status as a failure even with a sync body", async () => {
     const client = await answering(500, JSON.stringify({ type: "sync", result: [] }));
     await expect(client.installedRevision("x")).rejects.toMatchObject({ code: "SNAPD_REQUEST_FAILED", httpStatus: 500 });

@@ -1,7 +1,7 @@
 import { request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import { RefreshError } from "@refresh/core";
-import { z } from "zod";
+import { englishIssues, RefreshError } from "@refresh/core";
+import * as z from "zod/mini";
 
 /** Where snapd listens on every Ubuntu machine. */
 export const DEFAULT_SNAPD_SOCKET = "/run/snapd.socket";
@@ -48,20 +48,20 @@ export class SnapdError extends RefreshError {
   }
 }
 
-const errorResult = z.looseObject({ message: z.string().optional(), kind: z.string().optional() });
+const errorResult = z.looseObject({ message: z.optional(z.string()), kind: z.optional(z.string()) });
 
-const syncResponse = z.looseObject({ type: z.literal("sync"), "status-code": z.number().optional(), result: z.unknown() });
+const syncResponse = z.looseObject({ type: z.literal("sync"), "status-code": z.optional(z.number()), result: z.unknown() });
 const asyncResponse = z.looseObject({ type: z.literal("async"), change: z.string() });
-const errorResponse = z.looseObject({ type: z.literal("error"), "status-code": z.number().optional(), result: errorResult.optional() });
+const errorResponse = z.looseObject({ type: z.literal("error"), "status-code": z.optional(z.number()), result: z.optional(errorResult) });
 
 const installedSnap = z.looseObject({ name: z.string(), revision: z.string() });
 const snapList = z.array(installedSnap);
 
 const change = z.looseObject({
-  id: z.string().optional(),
+  id: z.optional(z.string()),
   status: z.string(),
-  ready: z.boolean().optional(),
-  err: z.string().optional(),
+  ready: z.optional(z.boolean()),
+  err: z.optional(z.string()),
 });
 
 /** Options of {@link SnapdClient}. */
@@ -108,7 +108,7 @@ export class SnapdClient {
   /** The installed revision of `snapName` (a string such as `"182"` or `"x1"`), or null if it is not installed. */
   async installedRevision(snapName: string): Promise<string | null> {
     const result = await this.#sync("GET", `/v2/snaps?snaps=${encodeURIComponent(snapName)}`);
-    const parsed = snapList.safeParse(result);
+    const parsed = z.safeParse(snapList, result, englishIssues);
     if (!parsed.success) {
       throw new SnapdError("SNAPD_BAD_RESPONSE", `snapd listed snap "${snapName}" in an unexpected shape: ${z.prettifyError(parsed.error)}`);
     }
@@ -142,7 +142,7 @@ export class SnapdClient {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const result = await this.#sync("GET", `/v2/changes/${encodeURIComponent(changeId)}`);
-      const parsed = change.safeParse(result);
+      const parsed = z.safeParse(change, result, englishIssues);
       if (!parsed.success) {
         throw new SnapdError("SNAPD_BAD_RESPONSE", `snapd reported change ${changeId} in an unexpected shape: ${z.prettifyError(parsed.error)}`);
       }
@@ -178,7 +178,7 @@ export class SnapdClient {
     } catch (cause) {
       throw new SnapdError("SNAPD_BAD_RESPONSE", `snapd answered ${method} ${path} (HTTP ${status}) with something that is not JSON`, { cause, httpStatus: status });
     }
-    const failure = errorResponse.safeParse(json);
+    const failure = z.safeParse(errorResponse, json, englishIssues);
     if (failure.success || status < 200 || status >= 300) {
       const result = failure.success ? failure.data.result : undefined;
       const kind = result?.kind;
@@ -188,9 +188,9 @@ export class SnapdClient {
         { httpStatus: status, ...(kind === undefined ? {} : { kind }) },
       );
     }
-    const sync = syncResponse.safeParse(json);
+    const sync = z.safeParse(syncResponse, json, englishIssues);
     if (sync.success) return { kind: "sync", result: sync.data.result };
-    const async = asyncResponse.safeParse(json);
+    const async = z.safeParse(asyncResponse, json, englishIssues);
     if (async.success) return { kind: "async", change: async.data.change };
     throw new SnapdError("SNAPD_BAD_RESPONSE", `snapd answered ${method} ${path} with an unknown response type`, { httpStatus: status });
   }
