@@ -3,7 +3,7 @@
 // uses are bundled with esbuild into dist/cli.mjs on first use and again whenever a source
 // file is newer than the bundle, so it works straight after `pnpm install`, starts in a
 // fraction of a second afterwards, and never runs stale code.
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, renameSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -32,7 +32,8 @@ if (stale) {
   const { build } = await import("esbuild");
   await build({
     entryPoints: [join(appDir, "src", "cli.ts")],
-    outfile: bundlePath,
+    // Written aside and renamed, so concurrent runs never import a half-written bundle.
+    outfile: `${bundlePath}.${process.pid}.tmp`,
     bundle: true,
     platform: "node",
     format: "esm",
@@ -43,6 +44,7 @@ if (stale) {
     logLevel: "error",
     banner: { js: "import { createRequire as __simRequire } from 'node:module'; const require = __simRequire(import.meta.url);" },
   });
+  renameSync(`${bundlePath}.${process.pid}.tmp`, bundlePath);
 }
 const { main } = await import(pathToFileURL(bundlePath).href);
 process.exitCode = await main(process.argv.slice(2));

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { cp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { buildCharm, charmVersionFromGit, describeRepository, packCharm } from "@refresh/charm-build";
 import { updateCharmcraftYaml, type Substrate } from "@refresh/core";
@@ -134,18 +134,23 @@ export async function buildRevisions(app: CharmApp, options: { onBuild?: (messag
   options.onBuild?.(`building ${app.name} revisions ${app.revisions.map((entry) => entry.name).join(", ")}…`);
   await updateAppCharmcraft(app);
   const first = app.revisions[0] as RevisionEntry;
-  const baseDir = join(outDir, ".base");
-  await rm(outDir, { recursive: true, force: true });
+  // Built aside and moved into place, so a concurrent run never sees half a revision.
+  const workDir = `${outDir}.${process.pid}.tmp`;
+  const baseDir = join(workDir, ".base");
+  await rm(workDir, { recursive: true, force: true });
   await buildCharm({ appDir: app.dir, outDir: baseDir, charmVersion: first["charm-version"] });
   const sourceVersions = parseToml(await readFile(join(app.dir, "refresh_versions.toml"), "utf8"));
   const metadata = parseYaml(await readFile(join(baseDir, "metadata.yaml"), "utf8")) as Record<string, unknown>;
-  for (const entry of built) {
-    await cp(baseDir, entry.charmDir, { recursive: true });
-    await writeFile(join(entry.charmDir, "refresh_versions.toml"), revisionVersionsToml(sourceVersions, entry));
-    if (entry.image !== undefined) await writeFile(join(entry.charmDir, "metadata.yaml"), stringifyYaml(withImage(metadata, entry.image)));
+  for (const entry of app.revisions) {
+    const dir = join(workDir, entry.name);
+    await cp(baseDir, dir, { recursive: true });
+    await writeFile(join(dir, "refresh_versions.toml"), revisionVersionsToml(sourceVersions, entry));
+    if (entry.image !== undefined) await writeFile(join(dir, "metadata.yaml"), stringifyYaml(withImage(metadata, entry.image)));
   }
   await rm(baseDir, { recursive: true, force: true });
-  await writeFile(stampPath, stamp);
+  await writeFile(join(workDir, ".stamp"), stamp);
+  await rm(outDir, { recursive: true, force: true });
+  await rename(workDir, outDir);
   return built;
 }
 

@@ -216,8 +216,11 @@ export class SimWorld {
         return null;
       case "action": {
         const unit = this.#actionUnit(step.value.unit);
+        // The forced start happens inside the action, so consent counts from when it is given.
+        const forcing = step.value.name === "force-refresh-start" && !this.#invariants.forcedStart;
+        if (forcing) this.#invariants.forcedStart = true;
         const outcome = await sim.runAction(unit, step.value.name, step.value.params ?? {});
-        if (step.value.name === "force-refresh-start" && outcome.status === "completed") this.#invariants.forcedStart = true;
+        if (forcing && outcome.status !== "completed") this.#invariants.forcedStart = false;
         return { action: step.value.name, unit: outcome.unit, status: outcome.status, results: outcome.results, message: outcome.message };
       }
       case "config":
