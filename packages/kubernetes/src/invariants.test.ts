@@ -30,6 +30,7 @@ class Model implements KubernetesModelView {
   running = new Set<string>();
   unhealthy = new Set<string>();
   markers = new Set<string>();
+  trusted = true;
   #uid = 0;
 
   constructor(count: number) {
@@ -66,6 +67,9 @@ class Model implements KubernetesModelView {
   }
   workloadHealthy(unit: string): boolean {
     return !this.unhealthy.has(unit);
+  }
+  appTrusted(): boolean {
+    return this.trusted;
   }
 
   jujuRefresh(): void {
@@ -255,5 +259,18 @@ describe("KubernetesInvariants", () => {
     model.partition = 2;
     model.recreate(2);
     expect(invariants.check()).toBeUndefined();
+  });
+
+  it("suspend the partition rules while the application is untrusted, but not the workload rule", () => {
+    const model = new Model(3);
+    const invariants = watch(model);
+    model.trusted = false;
+    model.jujuRefresh();
+    // Nobody can patch: Kubernetes replaces every pod it may, from the top.
+    model.recreate(2);
+    model.recreate(1);
+    expect(invariants.check()).toBeUndefined();
+    model.startWorkload(1, false);
+    expect(invariants.check()).toMatch(/db\/1 runs its workload on db-new/);
   });
 });

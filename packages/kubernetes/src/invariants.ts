@@ -24,6 +24,12 @@
  * patch made in the same hook stays; so when the view can tell that a unit's workload runs
  * and is healthy ({@link KubernetesModelView.workloadHealthy}), that counts too.
  *
+ * Rules 1 and 5 assume the application is trusted: without `juju trust` the library can patch
+ * nothing, Kubernetes replaces every pod, and the library's only answer is to keep the new
+ * workloads stopped and ask for trust (rule 2 still holds). When the view reports the
+ * application untrusted ({@link KubernetesModelView.appTrusted}), rules 1 and 5 are off for
+ * the rest of that refresh.
+ *
  * Nothing here imports the simulator: the caller adapts its model to
  * {@link KubernetesModelView}.
  */
@@ -75,6 +81,8 @@ export interface KubernetesModelView {
   refreshStartedMarker?(unit: string): boolean;
   /** Whether the unit's workload is healthy, when the model knows (see the module comment). */
   workloadHealthy?(unit: string): boolean;
+  /** Whether the application may patch its StatefulSet (`juju trust`); trusted when absent. */
+  appTrusted?(): boolean;
 }
 
 /** The event a unit is running, as far as the invariants care. */
@@ -132,6 +140,8 @@ export class KubernetesInvariants {
   /** The five original-version values saved while idle, as text. */
   #originals: string | undefined;
   #originalsParsed: { charmVersion: string; digest: string } | undefined;
+  /** The update revision of a refresh during which the application was seen untrusted. */
+  #untrustedDuring: string | undefined;
 
   constructor(options: KubernetesInvariantsOptions) {
     this.#view = options.view;
@@ -156,8 +166,11 @@ export class KubernetesInvariants {
       const tearingDown = this.#tearingDownUids();
       const inProgress = statefulSet.pods.some((pod) => pod.revision !== statefulSet.updateRevision);
       this.#trackPods(statefulSet);
-      this.#checkPartitionMove(statefulSet, tearingDown);
-      this.#checkAheadOfHealth(statefulSet, tearingDown);
+      if (this.#view.appTrusted?.() === false) this.#untrustedDuring = statefulSet.updateRevision;
+      if (this.#untrustedDuring !== statefulSet.updateRevision) {
+        this.#checkPartitionMove(statefulSet, tearingDown);
+        this.#checkAheadOfHealth(statefulSet, tearingDown);
+      }
       this.#checkPartitionBelowHighest(statefulSet);
       this.#checkOriginalVersions(inProgress);
       if (inProgress) this.#checkWorkloadsAllowed(statefulSet);
