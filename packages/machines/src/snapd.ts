@@ -1,7 +1,7 @@
-import { request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { englishIssues, RefreshError } from "@refresh/core";
 import * as z from "zod/mini";
+import { MalformedHttpResponse, requestOverUnixSocket } from "./unix-http.js";
 
 /** Where snapd listens on every Ubuntu machine. */
 export const DEFAULT_SNAPD_SOCKET = "/run/snapd.socket";
@@ -195,37 +195,20 @@ export class SnapdClient {
     throw new SnapdError("SNAPD_BAD_RESPONSE", `snapd answered ${method} ${path} with an unknown response type`, { httpStatus: status });
   }
 
-  #http(method: string, path: string, body: unknown): Promise<{ status: number; text: string }> {
+  async #http(method: string, path: string, body: unknown): Promise<{ status: number; text: string }> {
     this.#requestCount += 1;
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    return new Promise((resolve, reject) => {
-      const outgoing = request(
-        {
-          socketPath: this.socketPath,
-          method,
-          path,
-          headers: {
-            host: "localhost",
-            ...(payload === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }),
-          },
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on("data", (chunk: Buffer) => chunks.push(chunk));
-          response.on("error", reject);
-          response.on("end", () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
-        },
-      );
-      outgoing.on("error", (cause: NodeJS.ErrnoException) => {
-        reject(
-          new SnapdError("SNAPD_UNREACHABLE", `cannot reach snapd at ${this.socketPath} (${cause.code ?? cause.message})`, {
-            cause,
-            resolution: "check that snapd is installed and running on this machine (`systemctl status snapd.socket`)",
-          }),
-        );
+    try {
+      const response = await requestOverUnixSocket(this.socketPath, { method, path, ...(body === undefined ? {} : { json: JSON.stringify(body) }) });
+      return { status: response.status, text: response.body.toString("utf8") };
+    } catch (cause) {
+      if (cause instanceof MalformedHttpResponse) {
+        throw new SnapdError("SNAPD_BAD_RESPONSE", `snapd answered ${method} ${path} with something that is not HTTP (${cause.message})`, { cause });
+      }
+      const code = (cause as NodeJS.ErrnoException).code;
+      throw new SnapdError("SNAPD_UNREACHABLE", `cannot reach snapd at ${this.socketPath} (${code ?? String(cause)})`, {
+        cause,
+        resolution: "check that snapd is installed and running on this machine (`systemctl status snapd.socket`)",
       });
-      if (payload !== undefined) outgoing.write(payload);
-      outgoing.end();
-    });
+    }
   }
 }
