@@ -273,4 +273,21 @@ describe("KubernetesInvariants", () => {
     model.startWorkload(1, false);
     expect(invariants.check()).toMatch(/db\/1 runs its workload on db-new/);
   });
+
+  it("accept lowering the partition onto a unit already refreshed by an eviction, which admits nobody", () => {
+    const model = new Model(3);
+    const invariants = watch(model);
+    model.jujuRefresh();
+    invariants.podEvicted("db/1");
+    model.recreate(2);
+    model.recreate(1); // partition still 0: unit 1 comes back on the new revision
+    model.partition = 2;
+    expect(invariants.check()).toBeUndefined();
+    // Unit 2's checks fail (no workload, no health); the leader still moves the partition onto unit 1.
+    model.partition = 1;
+    expect(invariants.check()).toBeUndefined();
+    // Lowering further would admit outdated unit 0 past the unhealthy units.
+    model.partition = 0;
+    expect(invariants.check()).toMatch(/partition went from 1 to 0 although refreshed units 2, 1 had not declared themselves healthy/);
+  });
 });

@@ -17,7 +17,9 @@
  * 4. the partition is never above the highest unit (a later `juju refresh` would otherwise
  *    fire no event at all);
  * 5. the partition is never lowered past a refreshed unit that has not declared itself
- *    healthy, unless the user ran `resume-refresh check-health-of-refreshed-units=false`.
+ *    healthy so as to admit an outdated unit, unless the user ran
+ *    `resume-refresh check-health-of-refreshed-units=false`. (Lowering it onto units that are
+ *    already on the update revision admits nobody; the library does that after an eviction.)
  *
  * "Declared healthy" is the unit's committed `next_unit_allowed_to_refresh_…` key naming its
  * pod's revision. Juju discards that write when the hook fails later on, while a partition
@@ -241,7 +243,12 @@ export class KubernetesInvariants {
     const inProgress = statefulSet.pods.some((pod) => pod.revision !== statefulSet.updateRevision);
     if (!inProgress) return; // the idle reset to 0
     const live = statefulSet.pods.filter((pod) => !tearingDown.has(pod.uid));
-    const admitted = live.filter((pod) => pod.ordinal >= after && pod.ordinal < before && pod.revision !== statefulSet.updateRevision);
+    // Outdated now or at the previous check (Kubernetes may already have replaced it).
+    const outdated = (pod: ObservedPod): boolean =>
+      pod.revision !== statefulSet.updateRevision || (this.#pods.get(pod.ordinal)?.revision ?? statefulSet.updateRevision) !== statefulSet.updateRevision;
+    const admitted = live.filter((pod) => pod.ordinal >= after && pod.ordinal < before && outdated(pod));
+    // Lowering onto units already on the update revision (e.g. evicted onto it) admits nobody.
+    if (admitted.length === 0) return;
     if (this.#overridePending) {
       this.#overridePending = false;
       for (const pod of admitted) this.#overridden.add(pod.ordinal);

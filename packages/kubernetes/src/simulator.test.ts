@@ -220,6 +220,25 @@ describe("refreshes in the simulator, in process, over HTTPS to the fake API ser
     expect(w.revisions()).toEqual([11, 11, 11]);
   });
 
+  it("an outdated pod evicted as juju refresh runs comes back refreshed, yet its workload waits for the refresh to start", async () => {
+    const w = await open({ pause: "all" });
+    await w.setPrecheckFailure("Backup in progress");
+    // Evicted while the partition (0, idle) covers every pod: its new pod is on the new revision.
+    w.evict("db/1");
+    w.sim.refresh({ to: 11 });
+    await w.sim.settle();
+    expect(w.revisions()).toEqual([10, 11, 11]);
+    expect(w.workloadRunning("db/1")).toBe(false);
+    expect(w.workloadRunning("db/2")).toBe(false);
+    expect(w.workloadRunning("db/0")).toBe(true);
+    await w.setPrecheckFailure(undefined);
+    w.sim.fireUpdateStatus();
+    await w.sim.settle();
+    expect(w.workloadRunning("db/1")).toBe(true);
+    await resumeUntilAllOn(w, 11);
+    expect(w.revisions()).toEqual([11, 11, 11]);
+  });
+
   it("an untrusted application shows how to trust it and never patches", async () => {
     const w = await open({ pause: "none" });
     w.world.kubernetes?.setTrusted(false);
