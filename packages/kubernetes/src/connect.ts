@@ -1,4 +1,6 @@
 import type { KubernetesApi } from "./api.js";
+import { createHttpsKubernetesApi } from "./https-client.js";
+import { loadInClusterConfig } from "./in-cluster.js";
 
 /** Options of {@link connectInCluster}. */
 export interface ConnectInClusterOptions {
@@ -14,15 +16,14 @@ export interface ConnectInClusterOptions {
 }
 
 /**
- * Connects to the in-cluster API server as the pod's service account. The client modules
- * are loaded here, on first use, so code paths that never talk to Kubernetes do not pay for
- * them.
+ * Connects to the in-cluster API server as the pod's service account.
+ *
+ * The client is imported statically: every event talks to the API server, esbuild hoists the
+ * `node:https` import to the top of the bundle anyway, and a dynamic import would make esbuild
+ * wrap everything the client reaches (all of `@refresh/core`) in lazy initialisers that then
+ * evaluate the YAML parser on every start-up.
  */
 export async function connectInCluster(options: ConnectInClusterOptions): Promise<KubernetesApi> {
-  const [{ loadInClusterConfig }, { createHttpsKubernetesApi }] = await Promise.all([
-    import("./in-cluster.js"),
-    import("./https-client.js"),
-  ]);
   const config = await loadInClusterConfig(options.environment);
   return createHttpsKubernetesApi({
     config,

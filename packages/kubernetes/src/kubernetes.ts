@@ -45,6 +45,7 @@ import {
 import type { CharmRun, RelationId } from "@refresh/juju";
 import type { KubernetesApi, PodState } from "./api.js";
 import { installedImage, readCharmRevision, readWorkloadPin, type WorkloadPin } from "./charm-files.js";
+import { connectInCluster } from "./connect.js";
 import {
   decideRollout,
   effectivePausePolicy,
@@ -236,9 +237,8 @@ export class Kubernetes implements Common {
         throw new TypeError(`CharmSpecificKubernetes.${field} must be a non-empty string`);
       }
     }
-    const api =
-      options.api ??
-      (await (await import("./connect.js")).connectInCluster({ environment: run.context.environment, appName: run.context.appName }));
+    // connectInCluster is imported statically on purpose: see its documentation.
+    const api = options.api ?? (await connectInCluster({ environment: run.context.environment, appName: run.context.appName }));
     const refresh = new Kubernetes(run, charmSpecific, api, options.now ?? (() => Date.now() / 1000));
     await refresh.#handleEvent();
     return refresh;
