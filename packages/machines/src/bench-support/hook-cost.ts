@@ -1,0 +1,132 @@
+/**
+ * Measuring whole hooks run through a charm's real `dispatch` in a process-mode world, for
+ * hook-cost.bench.ts. Kept beside the bench (the Kubernetes package has its own copy: the
+ * substrates never import each other).
+ */
+import { spawnSync } from "node:child_process";
+import type { HookRecord, Simulator } from "@refresh/testing";
+
+/** Counters of the fake servers the charm talks to, read before and after each hook. */
+export interface ServerCounters {
+  /** Requests answered so far. */
+  readonly requests: number;
+  /** Connections accepted so far (TLS handshakes, unix-socket connections); undefined when not counted. */
+  readonly connections: number | undefined;
+}
+
+/** One hook, as the bench saw it. */
+export interface MeasuredHook {
+  readonly record: HookRecord;
+  /** Wall time from starting the hook's first scheduler step to its history record, in ms. */
+  readonly wallMs: number;
+  /** A bare `node -e 0` timed just before the hook (interleaved, so load affects both alike). */
+  readonly bareMs: number;
+  /** Requests the hook made to the fake servers. */
+  readonly requests: number;
+  /** Connections the hook opened to them, when counted. */
+  readonly connections: number | undefined;
+}
+
+/** Median of a non-empty list. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new Error("median of nothing");
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+/**
+ * Times `node -e 0` with only what `dispatch` gives Node (a PATH and a compile cache): the test
+ * runner's own variables (NODE_OPTIONS and the like) would be timed too.
+ */
+export function timeBareNode(compileCacheDir: string): number {
+  const started = process.hrtime.bigint();
+  const result = spawnSync(process.execPath, ["-e", "0"], {
+    env: { PATH: process.env["PATH"] ?? "", NODE_COMPILE_CACHE: compileCacheDir },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
+  if (result.status !== 0) throw new Error(`node -e 0 exited with ${String(result.status)}: ${result.stderr.toString()}`);
+  return elapsed;
+}
+
+/**
+ * Runs the simulator's queued hooks one at a time, timing each from its first scheduler step
+ * to its history record, with a bare Node start timed just before each. The simulator must
+ * run serially (`concurrency: "serial"`), or hooks of different units would overlap.
+ */
+export async function runHooksTimed(sim: Simulator, compileCacheDir: string, counters: () => ServerCounters): Promise<MeasuredHook[]> {
+  const measured: MeasuredHook[] = [];
+  for (;;) {
+    const before = sim.history.length;
+    const bareMs = timeBareNode(compileCacheDir);
+    const countersBefore = counters();
+    const started = process.hrtime.bigint();
+    let progressed = false;
+    while (sim.history.length === before) {
+      if (!(await sim.step())) break;
+      progressed = true;
+    }
+    if (!progressed) return measured;
+    const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+    const record = sim.history[sim.history.length - 1];
+    if (record === undefined) return measured;
+    if (sim.history.length !== before + 1) throw new Error("two hooks ended in one measurement: run the simulator with concurrency \"serial\"");
+    const countersAfter = counters();
+    const connections =
+      countersBefore.connections === undefined || countersAfter.connections === undefined ? undefined : countersAfter.connections - countersBefore.connections;
+    measured.push({ record, wallMs, bareMs, requests: countersAfter.requests - countersBefore.requests, connections });
+  }
+}
+
+/** Total hook-tool calls of a hook. */
+export function toolCallsOf(record: HookRecord): number {
+  return Object.values(record.toolCalls).reduce((sum, count) => sum + count, 0);
+}
+
+/** What one kind of event cost, over every run of it. */
+export interface EventCostRow {
+  readonly event: string;
+  readonly runs: number;
+  readonly medianWallMs: number;
+  readonly medianBareMs: number;
+  /** Median of the per-run ratios hook / bare node (each hook against the bare run just before it). */
+  readonly ratio: number;
+  readonly maxToolCalls: number;
+  readonly maxRelationSets: number;
+  /** Requests per hook to the API server or snapd (max over runs). */
+  readonly maxRequests: number;
+  /** New TLS or unix-socket connections per hook (max over runs), when the bench can count them. */
+  readonly maxConnections: number | undefined;
+}
+
+/** Summarises the runs of one event kind. */
+export function summarise(event: string, runs: readonly MeasuredHook[]): EventCostRow {
+  if (runs.length === 0) throw new Error(`no runs of ${event}`);
+  const connections = runs.map((run) => run.connections);
+  return {
+    event,
+    runs: runs.length,
+    medianWallMs: median(runs.map((run) => run.wallMs)),
+    medianBareMs: median(runs.map((run) => run.bareMs)),
+    ratio: median(runs.map((run) => run.wallMs / run.bareMs)),
+    maxToolCalls: Math.max(...runs.map((run) => toolCallsOf(run.record))),
+    maxRelationSets: Math.max(...runs.map((run) => run.record.toolCalls["relation-set"] ?? 0)),
+    maxRequests: Math.max(...runs.map((run) => run.requests)),
+    maxConnections: connections.every((count) => count !== undefined) ? Math.max(...(connections as number[])) : undefined,
+  };
+}
+
+/** A small Markdown table of the rows, as the README records it. */
+export function formatTable(rows: readonly EventCostRow[], requestsLabel: string): string {
+  const lines = [
+    `| event | runs | hook (median) | node -e 0 (median) | ratio (median) | hook-tool calls | relation-set | ${requestsLabel} | connections |`,
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const row of rows) {
+    lines.push(
+      `| ${row.event} | ${row.runs} | ${row.medianWallMs.toFixed(1)} ms | ${row.medianBareMs.toFixed(1)} ms | ${row.ratio.toFixed(2)}x | ${row.maxToolCalls} | ${row.maxRelationSets} | ${row.maxRequests} | ${row.maxConnections ?? "n/a"} |`,
+    );
+  }
+  return lines.join("\n");
+}
