@@ -1,5 +1,5 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { englishIssues } from "@refresh/core";
 import * as z from "zod/mini";
 import { CharmPackagingError } from "./errors.js";
@@ -20,14 +20,79 @@ const metadataSchema = z.object({
 });
 
 /**
+ * Where {@link readWorkloadPin} keeps the pin it found, relative to the charm directory. It is
+ * this library's own file, outside the Python protocol's `.charm_refresh_v3` directory, so a
+ * rollback to a charm on the Python library never sees it.
+ */
+export const WORKLOAD_PIN_CACHE_FILE = ".refresh_cache/workload_pin.json";
+
+const pinCacheSchema = z.object({
+  metadata: z.string(),
+  ociResourceName: z.string(),
+  pin: z.object({ imageName: z.string(), digest: z.string(), containerName: z.string() }),
+});
+
+/** Options of {@link readWorkloadPin}. */
+export interface ReadWorkloadPinOptions {
+  /**
+   * Reuse the pin found in an earlier event while `metadata.yaml` is byte for byte the same.
+   * Parsing it takes the YAML parser, whose loading costs about a third of a bare Node start
+   * on every event, and the file only changes with the charm's code.
+   * @default true
+   */
+  readonly cache?: boolean;
+}
+
+/**
  * Reads the pinned workload image and its container from the charm's `metadata.yaml`
  * (charmcraft writes it into the packed charm). The resource's `upstream-source` must be
  * pinned by digest (`name@sha256:…`) and exactly one container must use the resource.
  *
+ * The answer is cached in {@link WORKLOAD_PIN_CACHE_FILE} together with the exact text it was
+ * read from, so later events skip the YAML parser until `metadata.yaml` changes (a refresh of
+ * the charm's code). A missing, damaged or stale cache is simply replaced; failing to write
+ * it never fails the event. Problems with `metadata.yaml` are never cached.
+ *
  * @throws {CharmPackagingError} naming what is wrong.
  */
-export async function readWorkloadPin(charmDir: string, ociResourceName: string): Promise<WorkloadPin> {
+export async function readWorkloadPin(charmDir: string, ociResourceName: string, options: ReadWorkloadPinOptions = {}): Promise<WorkloadPin> {
   const text = await readCharmFile(charmDir, "metadata.yaml");
+  const useCache = options.cache ?? true;
+  const cachePath = join(charmDir, WORKLOAD_PIN_CACHE_FILE);
+  if (useCache) {
+    const cached = await readPinCache(cachePath);
+    if (cached !== undefined && cached.metadata === text && cached.ociResourceName === ociResourceName) return cached.pin;
+  }
+  const pin = await parseWorkloadPin(text, ociResourceName);
+  if (useCache) await writePinCache(cachePath, { metadata: text, ociResourceName, pin });
+  return pin;
+}
+
+async function readPinCache(path: string): Promise<z.infer<typeof pinCacheSchema> | undefined> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, "utf8"));
+  } catch {
+    // No cache yet, or a damaged one: parse metadata.yaml and write it afresh.
+    return undefined;
+  }
+  const parsed = z.safeParse(pinCacheSchema, json);
+  return parsed.success ? parsed.data : undefined;
+}
+
+async function writePinCache(path: string, entry: z.infer<typeof pinCacheSchema>): Promise<void> {
+  // Write then rename, so a hook killed half way leaves the old cache or none, never half of one.
+  const partial = `${path}.partial`;
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(partial, JSON.stringify(entry));
+    await rename(partial, path);
+  } catch {
+    // Only a speed-up: a read-only or full disk costs the next event a YAML parse, nothing more.
+  }
+}
+
+async function parseWorkloadPin(text: string, ociResourceName: string): Promise<WorkloadPin> {
   let document: unknown;
   // The YAML parser is a sixth of a charm bundle and slow to start: load it only here.
   const { parse: parseYaml } = await import("yaml");
