@@ -73,8 +73,11 @@ describe("buildCharm and packCharm", () => {
     });
     expect(readFileSync(outFile, "utf8")).toBe("hooks/install");
 
-    // Running the charm left a compile cache behind; packing must leave it out.
+    // Running the charm left a compile cache behind; packing must leave it out, and the
+    // library's own per-unit caches too.
     expect(existsSync(join(outDir, ".node-compile-cache"))).toBe(true);
+    mkdirSync(join(outDir, ".refresh_cache"));
+    writeFileSync(join(outDir, ".refresh_cache", "workload_pin.json"), "{}");
     const charmFile = join(app, "tiny.charm");
     await packCharm(outDir, charmFile);
     const entries = unzipSync(readFileSync(charmFile));

@@ -70,7 +70,7 @@ export async function bundle(entry: string, outfile: string): Promise<void> {
 }
 
 /** What a charm writes into its own directory when it runs; never part of a package. */
-const RUNTIME_ENTRIES = new Set([".node-compile-cache", ".charm_refresh_v3"]);
+const RUNTIME_ENTRIES = new Set([".node-compile-cache", ".charm_refresh_v3", ".refresh_cache"]);
 
 /** The fixed timestamp of every zip entry, so the same charm packs to the same bytes. */
 const ZIP_TIME = new Date("1980-01-02T00:00:00Z");
