@@ -223,6 +223,40 @@ describe("writes", () => {
     expect(existsSync(marker)).toBe(false);
   });
 
+  it("does not send again a status or workload version this hook already set last", async () => {
+    for (const tool of ["status-set", "application-version-set"]) await box.install(tool);
+    await tools.statusSet({ status: "active", message: "Refreshing" }, { application: true });
+    await tools.statusSet({ status: "active", message: "Refreshing" });
+    await tools.statusSet({ status: "active", message: "Refreshing" }, { application: true });
+    await tools.statusSet({ status: "active", message: "Refreshing" });
+    await tools.statusSet({ status: "blocked", message: "Refreshing" });
+    await tools.statusSet({ status: "active", message: "Refreshing" });
+    await tools.applicationVersionSet("14.9");
+    await tools.applicationVersionSet("14.9");
+    expect((await box.calls()).map((call) => [call.tool, ...call.args])).toEqual([
+      ["status-set", "--application", "active", "--", "Refreshing"],
+      ["status-set", "active", "--", "Refreshing"],
+      ["status-set", "blocked", "--", "Refreshing"],
+      ["status-set", "active", "--", "Refreshing"],
+      ["application-version-set", "--", "14.9"],
+    ]);
+  });
+
+  it("sends a status again after a failed attempt, whatever Juju made of it", async () => {
+    await box.install("status-set");
+    await tools.statusSet({ status: "active", message: "" });
+    await box.install("status-set", { exitCode: 1, stderr: "ERROR connection reset\n" });
+    await expect(tools.statusSet({ status: "blocked", message: "stuck" })).rejects.toBeInstanceOf(HookToolFailed);
+    await box.install("status-set");
+    await tools.statusSet({ status: "active", message: "" });
+    await tools.statusSet({ status: "active", message: "" });
+    expect((await box.calls()).map((call) => call.args)).toEqual([
+      ["active", "--", ""],
+      ["blocked", "--", "stuck"],
+      ["active", "--", ""],
+    ]);
+  });
+
   it("sets action results as key=value arguments, values untouched", async () => {
     await box.install("action-set");
     await tools.actionSet({ result: "ok", "versions.charm": "a=b $(c)\n" });

@@ -69,7 +69,8 @@ const applicationStatusOutput = z.looseObject({ "application-status": statusOutp
  * One instance serves one hook: reads whose answer cannot change within a hook are run at
  * most once (config, relation membership and data, action parameters, unit state), and
  * reads of this unit's own databags and state include the writes it made in this hook.
- * `goal-state` and `status-get` are always asked afresh.
+ * `goal-state` and `status-get` are always asked afresh. A `status-set` (unit or application)
+ * or `application-version-set` that repeats the value this hook set last is not sent again.
  */
 export function createHookTools(options: CreateHookToolsOptions = {}): ProcessHookTools {
   return new ProcessTools(options);
@@ -89,6 +90,8 @@ class ProcessTools implements ProcessHookTools {
   /** This hook's writes to own databags, keyed like the memo, applied over what Juju returns. */
   readonly #overlays = new Map<string, Map<string, string | null>>();
   readonly #stateOverlay = new Map<string, string | null>();
+  /** The value this hook last set per target (unit status, app status, workload version). */
+  readonly #lastSet = new Map<string, string>();
   #leaderSince: number | undefined;
   #leaderRefused = false;
 
@@ -182,7 +185,10 @@ class ProcessTools implements ProcessHookTools {
   }
 
   async statusSet(value: { status: SettableStatus; message: string }, options: { application?: boolean } = {}): Promise<void> {
-    await this.#plain("status-set", [...(options.application === true ? ["--application"] : []), value.status, "--", value.message]);
+    const application = options.application === true;
+    await this.#setUnlessRepeated(application ? "status-set\0app" : "status-set\0unit", `${value.status}\0${value.message}`, () =>
+      this.#plain("status-set", [...(application ? ["--application"] : []), value.status, "--", value.message]),
+    );
   }
 
   async statusGet(options: { application?: boolean } = {}): Promise<StatusValue> {
@@ -196,7 +202,19 @@ class ProcessTools implements ProcessHookTools {
   }
 
   async applicationVersionSet(version: string): Promise<void> {
-    await this.#plain("application-version-set", ["--", version]);
+    await this.#setUnlessRepeated("application-version-set", version, () => this.#plain("application-version-set", ["--", version]));
+  }
+
+  /**
+   * Runs `set` unless this hook already set exactly `value` on `target` last: the library and
+   * the charm often both set the same status in one event, and each call is a process start.
+   * The record is dropped before trying, so after a failed set the next one is always sent.
+   */
+  async #setUnlessRepeated(target: string, value: string, set: () => Promise<unknown>): Promise<void> {
+    if (this.#lastSet.get(target) === value) return;
+    this.#lastSet.delete(target);
+    await set();
+    this.#lastSet.set(target, value);
   }
 
   async actionGet(): Promise<Record<string, unknown>> {
