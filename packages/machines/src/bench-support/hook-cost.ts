@@ -98,6 +98,8 @@ export interface EventCostRow {
   readonly maxRequests: number;
   /** New TLS or unix-socket connections per hook (max over runs), when the bench can count them. */
   readonly maxConnections: number | undefined;
+  /** Hook-tool calls by tool of the run that made the most calls. */
+  readonly busiestCalls: Readonly<Record<string, number>>;
 }
 
 /** Summarises the runs of one event kind. */
@@ -114,6 +116,7 @@ export function summarise(event: string, runs: readonly MeasuredHook[]): EventCo
     maxRelationSets: Math.max(...runs.map((run) => run.record.toolCalls["relation-set"] ?? 0)),
     maxRequests: Math.max(...runs.map((run) => run.requests)),
     maxConnections: connections.every((count) => count !== undefined) ? Math.max(...(connections as number[])) : undefined,
+    busiestCalls: runs.reduce((busiest, run) => (toolCallsOf(run.record) > toolCallsOf(busiest.record) ? run : busiest)).record.toolCalls,
   };
 }
 
@@ -128,5 +131,7 @@ export function formatTable(rows: readonly EventCostRow[], requestsLabel: string
       `| ${row.event} | ${row.runs} | ${row.medianWallMs.toFixed(1)} ms | ${row.medianBareMs.toFixed(1)} ms | ${row.ratio.toFixed(2)}x | ${row.maxToolCalls} | ${row.maxRelationSets} | ${row.maxRequests} | ${row.maxConnections ?? "n/a"} |`,
     );
   }
+  lines.push("", "Hook-tool calls of the busiest run:");
+  for (const row of rows) lines.push(`- ${row.event}: ${Object.entries(row.busiestCalls).map(([tool, count]) => `${tool} ${count}`).join(", ")}`);
   return lines.join("\n");
 }
