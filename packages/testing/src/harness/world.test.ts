@@ -129,6 +129,29 @@ describe("process mode hook tools", { timeout: PROCESS_TIMEOUT }, () => {
     expect(world.sim.unitData("mdb/0")["last-hook"]).toBe("start");
     expect(world.sim.history.find((record) => record.hook === "config-changed")?.toolCalls).toEqual({ "relation-ids": 1, "relation-set": 1 });
   });
+
+  it("answer tool processes a hook starts at once, and the same seed replays the same run", async () => {
+    const dispatch = [
+      "#!/bin/sh",
+      "set -e",
+      "is-leader --format=json > leader.out &",
+      "config-get --format=json > config.out &",
+      "status-get --format=json > status.out &",
+      'if [ -n "$(relation-ids refresh-v-three)" ]; then relation-list -r 0 --format=json > peers.out & fi',
+      "wait",
+      'grep -q . leader.out && grep -q . config.out && grep -q . status.out',
+      "",
+    ].join("\n");
+    const run = async (): Promise<string[]> => {
+      const world = await open({ substrate: "machines", mode: "process", units: 2, seed: 5, charm: { revisions: [{ revision: 1, files: { ...testCharmFiles("machines"), dispatch } }] } });
+      await world.sim.settle();
+      expect(world.sim.history.filter((record) => record.outcome === "failed")).toEqual([]);
+      return world.sim.history.map((record) => `${record.unit} ${record.hook} ${JSON.stringify(Object.entries(record.toolCalls).sort())}`);
+    };
+    const first = await run();
+    expect(first.find((line) => line.includes("config-changed"))).toContain('["config-get",1],["is-leader",1],["relation-ids",1],["relation-list",1],["status-get",1]');
+    expect(await run()).toEqual(first);
+  });
 });
 
 describe("createWorld on Kubernetes, in-process", () => {

@@ -227,7 +227,8 @@ export async function createWorld(options: WorldOptions): Promise<World> {
       snapds.clear();
     });
 
-    let requestGate: (() => Promise<void>) | undefined;
+    // Per unit, so a request parks the hook that sent it even while that hook also awaits a tool call.
+    let requestGate: ((unit: string) => () => Promise<void>) | undefined;
     const snap = options.machines?.snap;
     const workloadOf = (unit: string): UnitWorkload | undefined => {
       if (snap === undefined) return undefined;
@@ -270,7 +271,7 @@ export async function createWorld(options: WorldOptions): Promise<World> {
                 snapd.install(snap.name, installed);
               }
             }
-            if (requestGate !== undefined) snapd.setRequestGate(requestGate);
+            if (requestGate !== undefined) snapd.setRequestGate(requestGate(unit.name));
             snapds.set(unit.name, snapd);
             Object.assign(environment, await snapd.listen().then(() => snapd.env()));
           }
@@ -298,10 +299,14 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     });
     cleanups.push(() => simulator.dispose());
     if (options.yieldAtRequests ?? true) {
-      const gate = (): Promise<void> => simulator.requestYieldPoint();
-      kubernetes?.api.setRequestGate(gate);
+      const gate = (unit: string) => (): Promise<void> => simulator.requestYieldPoint(unit);
+      const accounts = kubernetes?.accounts;
+      kubernetes?.api.setRequestGate((request) => {
+        const unit = accounts === undefined ? undefined : [...accounts].find(([, account]) => account.token === request.token)?.[0];
+        return simulator.requestYieldPoint(unit);
+      });
       requestGate = gate;
-      for (const snapd of snapds.values()) snapd.setRequestGate(gate);
+      for (const [unit, snapd] of snapds) snapd.setRequestGate(gate(unit));
     }
 
     if ((options.units ?? 3) > 0) {

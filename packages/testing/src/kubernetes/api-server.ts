@@ -45,6 +45,8 @@ export interface GatedRequest {
   readonly method: string;
   readonly path: string;
   readonly app: string | undefined;
+  /** The bearer token that authenticated it, so a gate can tell which unit's pod sent it. */
+  readonly token?: string | undefined;
 }
 
 /** Options of {@link FakeKubernetesApiServer.start}. */
@@ -188,6 +190,7 @@ export class FakeKubernetesApiServer {
   private readonly directories: string[] = [];
   private gate: ((request: GatedRequest) => Promise<void>) | undefined;
   private sequence = 0;
+  private connections = 0;
   private closed = false;
   private listeningPort = 0;
 
@@ -196,6 +199,17 @@ export class FakeKubernetesApiServer {
     this.untrustedCanRead = options.untrustedCanRead ?? true;
     this.caCertificate = certificates.caCertificate;
     this.server = server;
+    server.on("secureConnection", () => {
+      this.connections += 1;
+    });
+  }
+
+  /**
+   * TLS connections accepted so far (each a full handshake). Compare it before and after a
+   * hook to see whether the charm's requests shared one connection.
+   */
+  get connectionCount(): number {
+    return this.connections;
   }
 
   /** Makes certificates (unless given), starts listening on 127.0.0.1 and resolves once ready. */
@@ -365,7 +379,7 @@ export class FakeKubernetesApiServer {
         if (this.closed) return;
       }
       if (app === undefined) throw new ApiError(401, "Unauthorized", "Unauthorized");
-      if (this.gate !== undefined) await this.gate({ method, path, app });
+      if (this.gate !== undefined) await this.gate({ method, path, app, token: bearerToken(request) });
       const { status, payload } = this.route(method, url, body, request.headers["content-type"] ?? "", app);
       send(response, status, payload);
       record(status);
@@ -382,9 +396,8 @@ export class FakeKubernetesApiServer {
   }
 
   private authenticate(request: IncomingMessage): string | undefined {
-    const header = request.headers.authorization ?? "";
-    const match = /^Bearer (.+)$/.exec(header);
-    return match === null ? undefined : this.tokens.get(match[1] ?? "");
+    const token = bearerToken(request);
+    return token === undefined ? undefined : this.tokens.get(token);
   }
 
   private sleep(milliseconds: number): Promise<void> {
@@ -678,4 +691,9 @@ async function readBody(request: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
+}
+
+function bearerToken(request: IncomingMessage): string | undefined {
+  const match = /^Bearer (.+)$/.exec(request.headers.authorization ?? "");
+  return match?.[1];
 }

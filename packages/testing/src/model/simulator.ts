@@ -148,8 +148,14 @@ export type Invariant = (sim: Simulator) => string | undefined | void;
 
 interface RunningHook {
   readonly unit: UnitRecord;
+  /** `parked`: at least one of its calls waits at a yield point. `active`: none does, it is running. */
   state: "active" | "parked" | "done";
-  release: (() => void) | undefined;
+  /**
+   * Wake-ups of the hook's calls waiting at a yield point, oldest first. A hook may have many:
+   * Juju accepts concurrent tool processes from one hook (the agent serialises them), and a
+   * charm may await several tool calls and requests at once.
+   */
+  readonly waiting: (() => void)[];
   startedAt: number;
   tools: SimulatedHookTools | undefined;
   spec: HookSpec | undefined;
@@ -431,9 +437,15 @@ export class Simulator {
    * request (a Kubernetes API call, a snapd call), so the running hook pauses there and the
    * seeded scheduler may run other units' hooks first, as it does at every hook-tool call.
    * Resolves at once when no hook is running (a request from the test itself).
+   *
+   * Name the `unit` whose hook sent the request when the server can tell (a per-machine
+   * socket, a per-unit token): a hook that awaits a tool call and a request at once is then
+   * parked at both. Without it the request is put on the hook running at that moment.
    */
-  requestYieldPoint(): Promise<void> {
-    // The scheduler lets one hook run at a time, so a request arriving now comes from it.
+  requestYieldPoint(unit?: string): Promise<void> {
+    const own = unit === undefined ? undefined : this.running.get(unit);
+    if (own !== undefined) return this.park(own);
+    // Unattributed: only one hook runs at a time between yield points, so it comes from that one.
     const active = [...this.running.values()].find((run) => run.state === "active");
     return active === undefined ? Promise.resolve() : this.park(active);
   }
@@ -931,13 +943,7 @@ export class Simulator {
     const serial = this.options.concurrency === "serial";
     const idle = serial && this.running.size > 0 ? [] : this.aliveUnits(true).filter((unit) => this.hasWork(unit));
     const choices: (() => void)[] = [
-      ...parked.map((run) => () => {
-        run.state = "active";
-        run.startedAt = Date.now();
-        const release = run.release;
-        run.release = undefined;
-        release?.();
-      }),
+      ...parked.map((run) => () => this.resume(run)),
       ...idle.map((unit) => () => this.startTurn(unit)),
     ];
     if (choices.length === 0) return false;
@@ -947,11 +953,13 @@ export class Simulator {
   }
 
   private startTurn(unit: UnitRecord): void {
-    const run: RunningHook = { unit, state: "active", release: undefined, startedAt: Date.now(), tools: undefined, spec: undefined };
+    const run: RunningHook = { unit, state: "active", waiting: [], startedAt: Date.now(), tools: undefined, spec: undefined };
     this.running.set(unit.name, run);
     const finish = (): void => {
       run.state = "done";
       this.running.delete(unit.name);
+      // A process may exit while one of its tool clients still waits; let that call end.
+      for (const wake of run.waiting.splice(0)) wake();
       this.reconcile();
       this.notify();
     };
@@ -1021,10 +1029,23 @@ export class Simulator {
   private park(run: RunningHook): Promise<void> {
     if (this.running.get(run.unit.name) !== run) return Promise.resolve();
     return new Promise<void>((resolve) => {
+      run.waiting.push(resolve);
       run.state = "parked";
-      run.release = resolve;
       this.notify();
     });
+  }
+
+  /**
+   * Lets the oldest waiting call of a parked hook go on. With more calls still waiting the
+   * hook stays parked (it is blocked on them); otherwise it runs until its next yield point.
+   */
+  private resume(run: RunningHook): void {
+    const wake = run.waiting.shift();
+    if (run.waiting.length === 0) {
+      run.state = "active";
+      run.startedAt = Date.now();
+    }
+    wake?.();
   }
 
   private goalState(): GoalState {
