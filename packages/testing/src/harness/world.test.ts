@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -128,6 +128,31 @@ describe("process mode hook tools", { timeout: PROCESS_TIMEOUT }, () => {
     expect(world.sim.history.filter((record) => record.outcome === "failed")).toEqual([]);
     expect(world.sim.unitData("mdb/0")["last-hook"]).toBe("start");
     expect(world.sim.history.find((record) => record.hook === "config-changed")?.toolCalls).toEqual({ "relation-ids": 1, "relation-set": 1 });
+  });
+
+  it("status-get --application lists every unit's status", async () => {
+    const dispatch = [
+      "#!/bin/sh",
+      "set -e",
+      'status-set active "unit $JUJU_UNIT_NAME"',
+      'if [ "$JUJU_HOOK_NAME" = update-status ] && [ "$(is-leader --format=json)" = true ]; then',
+      '  status-get --application --format=json > "$REFRESH_SIM_WORKLOAD_DIR/app-status.json"',
+      "fi",
+      "",
+    ].join("\n");
+    const world = await open({ substrate: "machines", mode: "process", units: 2, charm: { revisions: [{ revision: 1, files: { ...testCharmFiles("machines"), dispatch } }] } });
+    await world.sim.settle();
+    world.sim.fireUpdateStatus();
+    await world.sim.settle();
+    const answer: unknown = JSON.parse(await readFile(join(world.workloadDir, "app-status.json"), "utf8"));
+    expect(answer).toMatchObject({
+      "application-status": {
+        units: {
+          "mdb/0": { status: "active", message: "unit mdb/0", "status-data": {} },
+          "mdb/1": { status: "active", message: "unit mdb/1", "status-data": {} },
+        },
+      },
+    });
   });
 
   it("answer tool processes a hook starts at once, and the same seed replays the same run", async () => {

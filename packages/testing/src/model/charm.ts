@@ -46,6 +46,8 @@ export interface CharmMetadata {
   readonly actions: Readonly<Record<string, ActionSpec>>;
   readonly peers: readonly string[];
   readonly containers: readonly string[];
+  /** Resources the charm declares (`file` or `oci-image`), with a file resource's file name. */
+  readonly resources?: Readonly<Record<string, { readonly type: string; readonly filename: string | undefined }>>;
 }
 
 /** The files of a charm revision plus what its metadata declares. */
@@ -72,6 +74,7 @@ const metadataSchema = z
     name: z.string().optional(),
     peers: z.record(z.string(), z.unknown()).optional(),
     containers: z.record(z.string(), z.unknown()).optional(),
+    resources: z.record(z.string(), z.object({ type: z.string().default("file"), filename: z.string().optional() }).passthrough()).optional(),
     config: z.object({ options: z.record(z.string(), optionSchema).default({}) }).optional(),
     options: z.record(z.string(), optionSchema).optional(),
     actions: z.record(z.string(), z.union([actionSchema, z.null()])).optional(),
@@ -127,6 +130,9 @@ export function parseCharmMetadata(files: Readonly<Record<string, string>>): Cha
     actions,
     peers: Object.keys(metadata.peers ?? charmcraft.peers ?? {}),
     containers: Object.keys(metadata.containers ?? charmcraft.containers ?? {}),
+    resources: Object.fromEntries(
+      Object.entries(metadata.resources ?? charmcraft.resources ?? {}).map(([name, resource]) => [name, { type: resource.type, filename: resource.filename }]),
+    ),
   };
 }
 

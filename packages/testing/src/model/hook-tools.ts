@@ -34,7 +34,10 @@ export interface HookHost {
   setUnitStatus(unit: UnitRecord, value: StatusValue): void;
   setWorkloadVersion(unit: UnitRecord, version: string): void;
   log(unit: UnitRecord, level: string, message: string): void;
-  resourcePath(unit: UnitRecord, name: string): string | undefined;
+  /** Path of a file resource attached to the application, written where the unit can read it; undefined when none is. */
+  resourcePath(unit: UnitRecord, name: string): string | undefined | Promise<string | undefined>;
+  /** Every unit's status, for `status-get --application` (none when not given). */
+  unitStatuses?(): Readonly<Record<string, StatusValue>>;
   /** Called before every tool call: where the scheduler interleaves units. */
   yieldPoint(): Promise<void>;
 }
@@ -251,6 +254,15 @@ export class SimulatedHookTools implements HookTools {
     return { ...this.statusCache };
   }
 
+  /**
+   * The statuses of the application's units, which Juju's `status-get --application` lists
+   * beside the application status. Not a tool call of its own: ask it after
+   * `statusGet({ application: true })` succeeded.
+   */
+  applicationUnitStatuses(): Readonly<Record<string, StatusValue>> {
+    return this.host.unitStatuses?.() ?? {};
+  }
+
   async applicationVersionSet(version: string): Promise<void> {
     await this.enter("application-version-set");
     this.host.setWorkloadVersion(this.unit, version);
@@ -306,7 +318,7 @@ export class SimulatedHookTools implements HookTools {
 
   async resourceGet(name: string): Promise<string> {
     await this.enter("resource-get");
-    const path = this.host.resourcePath(this.unit, name);
+    const path = await this.host.resourcePath(this.unit, name);
     if (path === undefined) throw classifyHookToolFailure("resource-get", 1, `could not download resource: resource "${name}" not found`);
     return path;
   }

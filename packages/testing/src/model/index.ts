@@ -5,7 +5,7 @@ export type { HookHost } from "./hook-tools.js";
 export { HookKilledError, SimulatedHookTools } from "./hook-tools.js";
 export type { CharmPodTemplate, SimulatedPod, StatefulSetDriver } from "./kubernetes-workload.js";
 export { InMemoryStatefulSet, nextPodToUpdate } from "./kubernetes-workload.js";
-export type { DispatchRequest, Dispatcher, HookRecord, Invariant, InvariantViolation, SimulatorObserver, SimulatorOptions, Substrate, UnitWorkload } from "./simulator.js";
+export type { DispatchRequest, Dispatcher, FileResourceContent, HookRecord, Invariant, InvariantViolation, SimulatorObserver, SimulatorOptions, Substrate, UnitWorkload } from "./simulator.js";
 export { Simulator, buildHookEnvironment, createSimulator } from "./simulator.js";
 export type { StatusView, UnitStatusRow, UnitWorkloadRow } from "./status-view.js";
 export { buildStatusView, renderStatusTable } from "./status-view.js";

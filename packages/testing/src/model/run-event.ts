@@ -1,9 +1,9 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { GoalState, HookContext, StatusValue } from "@refresh/juju";
 import type { CharmRevision } from "./charm.js";
-import { loadCharm, validateActionParams } from "./charm.js";
+import { jujuCharmUrl, loadCharm, validateActionParams } from "./charm.js";
 import { SimulatorError } from "./errors.js";
 import { SimulatedHookTools, nestActionResults } from "./hook-tools.js";
 import type { ActionOutcome, HookSpec, LogLine, UnitRecord } from "./world.js";
@@ -84,6 +84,14 @@ export async function runEvent(options: { charm: CharmRevision; event: UnitEvent
       transition: undefined,
       incarnation: 0,
     };
+    // Library code reads the charm's own files (refresh_versions.toml, metadata.yaml, .juju-charm).
+    for (const [path, content] of Object.entries(charm.files)) {
+      const target = join(unit.charmDir, path);
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, content);
+    }
+    await mkdir(unit.charmDir, { recursive: true });
+    await writeFile(join(unit.charmDir, ".juju-charm"), `${jujuCharmUrl(appName, options.charm.revision, "charmhub")}\n`);
     const peers = input.peers ?? {};
     const spec: HookSpec =
       "action" in options.event

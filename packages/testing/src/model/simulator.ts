@@ -4,6 +4,7 @@ import { dirname, isAbsolute, join } from "node:path";
 import type { GoalState, HookContext, Logger, StatusValue } from "@refresh/juju";
 import type { CharmRevision, LoadedCharm } from "./charm.js";
 import { coerceConfigValue, jujuCharmUrl, loadCharm, validateActionParams } from "./charm.js";
+import { buildJujuEnvironment } from "../process/environment.js";
 import { SimulatorError } from "./errors.js";
 import type { HookHost } from "./hook-tools.js";
 import { SimulatedHookTools, compareUnitNames, nestActionResults } from "./hook-tools.js";
@@ -14,6 +15,9 @@ import type { StatusView } from "./status-view.js";
 import { buildStatusView, renderStatusTable } from "./status-view.js";
 import type { ActionOutcome, Databag, HookSpec, LogLine, UnitRecord } from "./world.js";
 import { PEER_ENDPOINT, applyChanges, applyStateChanges, freshUniter, hookLabel, initialStatus } from "./world.js";
+
+/** The content of a file resource attached with `juju deploy/refresh --resource`. */
+export type FileResourceContent = string | Uint8Array;
 
 /** Where the application runs: pods of a StatefulSet, or machines with a snap workload. */
 export type Substrate = "kubernetes" | "machines";
@@ -248,11 +252,14 @@ export class Simulator {
    * `juju deploy`: creates the application with `units` units on charm `revision` (the first
    * listed by default). Hooks are queued, not run: call {@link settle}.
    */
-  async deploy(options: { revision?: number; units?: number; config?: Readonly<Record<string, string | number | boolean>> } = {}): Promise<void> {
+  async deploy(
+    options: { revision?: number; units?: number; config?: Readonly<Record<string, string | number | boolean>>; resources?: Readonly<Record<string, FileResourceContent>> } = {},
+  ): Promise<void> {
     if (this.deployed) throw new SimulatorError("SIM_ALREADY_DEPLOYED", `${this.appName} is already deployed; use addUnit, config or refresh instead`);
     const charm = this.charm(options.revision ?? this.charms.keys().next().value ?? 0);
     const units = options.units ?? 3;
     if (!Number.isInteger(units) || units < 1) throw new SimulatorError("SIM_INVALID_UNIT_COUNT", `deploy needs at least one unit, got ${units}`);
+    if (options.resources !== undefined) this.attachResources(charm, options.resources);
     this.deployed = true;
     this.appCharm = charm;
     this.settingsByRevision.set(charm.source.revision, { values: {}, generation: ++this.configGeneration });
@@ -311,9 +318,10 @@ export class Simulator {
    * every unit in place (local files survive), then `upgrade-charm`.
    * `skipUpgradeCharm` names units that get the new code without `upgrade-charm` (LP #2068500).
    */
-  refresh(options: { to: number; resource?: string; skipUpgradeCharm?: readonly string[] }): void {
+  refresh(options: { to: number; resource?: string; resources?: Readonly<Record<string, FileResourceContent>>; skipUpgradeCharm?: readonly string[] }): void {
     this.requireDeployed();
     const charm = this.charm(options.to);
+    if (options.resources !== undefined) this.attachResources(charm, options.resources);
     const previous = this.currentSettings();
     this.appCharm = charm;
     this.settingsByRevision.set(charm.source.revision, { values: { ...previous.values }, generation: ++this.configGeneration });
@@ -399,7 +407,9 @@ export class Simulator {
 
   /** Queues an action without running it; returns its id (see {@link actions}). */
   queueAction(unit: string, name: string, params: Readonly<Record<string, unknown>> = {}): string {
-    const record = unit === "leader" ? this.aliveUnit(this.leaderName ?? "") : this.aliveUnit(unit);
+    // Juju runs actions on a dying unit until it is gone (charms may need them to tear down).
+    const record = unit === "leader" ? this.aliveUnit(this.leaderName ?? "") : this.unitRecord(unit);
+    if (record.life === "removed") throw new SimulatorError("SIM_UNIT_NOT_ALIVE", `${unit} is removed; run the action on a unit that is still in the model (${this.units.join(", ")})`);
     const spec = record.charm.metadata.actions[name];
     if (spec === undefined) {
       throw new SimulatorError("ACTION_NOT_DEFINED", `action "${name}" is not defined by ${record.name}'s charm (revision ${record.charm.source.revision}); defined: ${Object.keys(record.charm.metadata.actions).join(", ") || "none"}`);
@@ -562,6 +572,34 @@ export class Simulator {
 
   private skipUpgradeOnNextPod = new Set<string>();
   private readonly manualRetry = new Set<string>();
+
+  private readonly resources = new Map<string, { content: FileResourceContent; revision: number }>();
+
+  /** `--resource name=file`: checks the charm declares each as a file resource, then attaches a new revision of it. */
+  private attachResources(charm: LoadedCharm, resources: Readonly<Record<string, FileResourceContent>>): void {
+    const declared = charm.metadata.resources ?? {};
+    for (const name of Object.keys(resources)) {
+      const resource = declared[name];
+      if (resource === undefined || resource.type !== "file") {
+        const files = Object.entries(declared).filter(([, candidate]) => candidate.type === "file").map(([candidate]) => candidate);
+        throw new SimulatorError("SIM_RESOURCE_UNKNOWN", `charm revision ${charm.source.revision} declares no file resource "${name}" (file resources: ${files.join(", ") || "none"}); declare it under resources: in metadata.yaml`);
+      }
+    }
+    for (const [name, content] of Object.entries(resources)) {
+      this.resources.set(name, { content, revision: (this.resources.get(name)?.revision ?? 0) + 1 });
+    }
+  }
+
+  /** Where `resource-get` finds a file resource: written beside the unit's charm directory, as the agent downloads it. */
+  private async resourcePath(unit: UnitRecord, name: string): Promise<string | undefined> {
+    const attached = this.resources.get(name);
+    const declared = unit.charm.metadata.resources?.[name];
+    if (attached === undefined || declared === undefined || declared.type !== "file") return undefined;
+    const path = join(dirname(unit.charmDir), "resources", name, declared.filename ?? name);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, attached.content);
+    return path;
+  }
 
   private requireDeployed(): void {
     if (!this.deployed) throw new SimulatorError("SIM_NOT_DEPLOYED", "nothing is deployed yet; call deploy() first");
@@ -1021,7 +1059,8 @@ export class Simulator {
         target.workloadVersion = version;
       },
       log: (target, level, message) => this.logs.push({ step: this.stepCounter + 1, unit: target.name, hook: currentHookName(run), level, message }),
-      resourcePath: () => undefined,
+      resourcePath: (target, name) => this.resourcePath(target, name),
+      unitStatuses: () => Object.fromEntries(this.aliveUnits(true).map((target) => [target.name, this.unitStatus(target.name)])),
       yieldPoint: () => this.park(run),
     };
   }
@@ -1257,42 +1296,13 @@ function jujuManagedKeys(number: number): Record<string, string> {
 }
 
 /**
- * The `JUJU_*` environment Juju gives a hook or action, built from a {@link HookContext}.
- * Process mode adds `PATH` (hook tools first) and the agent socket variables.
+ * The `JUJU_*` environment Juju gives a hook or action, built from a {@link HookContext}: the
+ * same builder as process mode's `buildJujuEnvironment` (one source of truth), with the
+ * context's extra `environment` passed through. Process mode adds `PATH` (hook tools first)
+ * and the agent socket variables.
  */
 export function buildHookEnvironment(context: HookContext): Record<string, string> {
-  const event = context.event;
-  const environment: Record<string, string> = {
-    JUJU_DISPATCH_PATH: event.kind === "hook" ? `hooks/${event.name}` : `actions/${event.name}`,
-    JUJU_HOOK_NAME: event.kind === "hook" ? event.name : "",
-    JUJU_UNIT_NAME: context.unitName,
-    JUJU_MODEL_NAME: context.modelName,
-    JUJU_MODEL_UUID: context.modelUuid,
-    JUJU_VERSION: context.jujuVersion,
-    JUJU_CHARM_DIR: context.charmDir,
-    CHARM_DIR: context.charmDir,
-    JUJU_PRINCIPAL_UNIT: "",
-    JUJU_AVAILABILITY_ZONE: "",
-    JUJU_MACHINE_ID: "",
-    JUJU_CHARM_HTTP_PROXY: "",
-    JUJU_CHARM_HTTPS_PROXY: "",
-    JUJU_CHARM_FTP_PROXY: "",
-    JUJU_CHARM_NO_PROXY: "",
-    LANG: "C.UTF-8",
-    TERM: "tmux-256color",
-  };
-  if (event.kind === "action") {
-    environment["JUJU_ACTION_NAME"] = event.name;
-    environment["JUJU_ACTION_UUID"] = event.id;
-    environment["JUJU_ACTION_TAG"] = `action-${event.id}`;
-  }
-  if (context.relation !== undefined) {
-    environment["JUJU_RELATION"] = context.relation.endpoint;
-    environment["JUJU_RELATION_ID"] = context.relation.id;
-    environment["JUJU_REMOTE_APP"] = context.remoteApp ?? "";
-    environment["JUJU_REMOTE_UNIT"] = context.remoteUnit ?? "";
-  }
-  if (context.departingUnit !== undefined) environment["JUJU_DEPARTING_UNIT"] = context.departingUnit;
-  for (const [key, value] of Object.entries(context.environment)) if (value !== undefined) environment[key] = value;
-  return environment;
+  const extra: Record<string, string> = {};
+  for (const [key, value] of Object.entries(context.environment)) if (value !== undefined) extra[key] = value;
+  return buildJujuEnvironment({ ...context, extra });
 }

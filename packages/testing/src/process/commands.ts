@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve as resolvePath } from "node:path";
 import { isMap, isScalar, parseDocument } from "yaml";
-import type { DatabagOwner, HookTools, LogLevel, RelationId, SettableStatus } from "@refresh/juju";
+import type { DatabagOwner, HookTools, LogLevel, RelationId, SettableStatus, StatusValue } from "@refresh/juju";
 import { type FlagSpec, type ParsedCommandLine, UsageError, parseCommandLine, rejectExtraArgs } from "./flags.js";
 import { type OutputFormat, formatOutput, parseOutputFormat } from "./output.js";
 import type { HookToolRequest, HookToolResponse } from "./protocol.js";
@@ -311,11 +311,14 @@ const handlers: Record<HookToolName, Handler> = {
     const format = outputFormat(parsed);
     if (flagBool(parsed, "application")) {
       const status = await invocation.tools.statusGet({ application: true });
-      // The HookTools contract carries no per-unit statuses, so "units" stays empty.
-      return formatOutput(
-        { "application-status": { status: status.status, message: status.message, "status-data": {}, units: {} } },
-        format,
-      );
+      // The HookTools contract has no per-unit statuses; the simulator's tools add them.
+      const units: Record<string, { status: string; message: string; "status-data": Record<string, never> }> = {};
+      if (hasUnitStatuses(invocation.tools)) {
+        for (const [unit, value] of Object.entries(invocation.tools.applicationUnitStatuses())) {
+          units[unit] = { status: value.status, message: value.message, "status-data": {} };
+        }
+      }
+      return formatOutput({ "application-status": { status: status.status, message: status.message, "status-data": {}, units } }, format);
     }
     const status = await invocation.tools.statusGet({ application: false });
     const full = { status: status.status, message: status.message, "status-data": {} };
@@ -480,4 +483,17 @@ export async function executeHookTool(request: HookToolRequest, tools: HookTools
   } catch (error) {
     return { exitCode: exitCodeOf(error), stdout: "", stderr: `ERROR ${messageOf(error)}\n` };
   }
+}
+
+/**
+ * Hook tools that can also report the statuses of the application's units, as Juju's
+ * `status-get --application` does (the simulator's tools can; the HookTools contract cannot).
+ */
+export interface UnitStatusesSource {
+  /** Every unit's status, by unit name; asked only after the leader check of `statusGet`. */
+  applicationUnitStatuses(): Readonly<Record<string, StatusValue>>;
+}
+
+function hasUnitStatuses(tools: HookTools): tools is HookTools & UnitStatusesSource {
+  return typeof (tools as Partial<UnitStatusesSource>).applicationUnitStatuses === "function";
 }

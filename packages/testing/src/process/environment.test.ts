@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { HookContext } from "@refresh/juju";
+import { buildHookEnvironment } from "../model/simulator.js";
 import { InvalidJujuEnvironmentError, type JujuEnvironmentDescription, buildJujuEnvironment, hookPath } from "./environment.js";
 
 const base: JujuEnvironmentDescription = {
@@ -96,5 +98,47 @@ describe("hookPath", () => {
       "/sbin",
       "/bin",
     ]);
+  });
+});
+
+describe("the simulator's hook environment", () => {
+  it("is exactly what buildJujuEnvironment gives for the same hook, extra variables included", () => {
+    const context: HookContext = {
+      event: { kind: "hook", name: "refresh-v-three-relation-departed" },
+      unitName: "db/1",
+      appName: "db",
+      unitNumber: 1,
+      modelName: "prod",
+      modelUuid: base.modelUuid,
+      jujuVersion: "3.6.4",
+      charmDir: "/var/lib/juju/agents/unit-db-1/charm",
+      relation: { endpoint: "refresh-v-three", id: "refresh-v-three:0" },
+      remoteUnit: "db/2",
+      remoteApp: "db",
+      departingUnit: "db/2",
+      environment: { SNAPD_SOCKET: "/run/fake-snapd.socket" },
+    };
+    const expected = buildJujuEnvironment({ ...context, extra: { SNAPD_SOCKET: "/run/fake-snapd.socket" } });
+    expect(buildHookEnvironment(context)).toEqual(expected);
+    expect(expected).toMatchObject({ JUJU_API_ADDRESSES: "10.0.0.1:17070", JUJU_DEPARTING_UNIT: "db/2", SNAPD_SOCKET: "/run/fake-snapd.socket" });
+  });
+
+  it("reaches a process-mode action unchanged", () => {
+    const context: HookContext = {
+      event: { kind: "action", name: "resume-refresh", id: "3" },
+      unitName: "db/0",
+      appName: "db",
+      unitNumber: 0,
+      modelName: "prod",
+      modelUuid: base.modelUuid,
+      jujuVersion: "3.6.4",
+      charmDir: "/var/lib/juju/agents/unit-db-0/charm",
+      relation: undefined,
+      remoteUnit: undefined,
+      remoteApp: undefined,
+      departingUnit: undefined,
+      environment: {},
+    };
+    expect(buildHookEnvironment(context)).toEqual(buildJujuEnvironment(context));
   });
 });

@@ -1,6 +1,6 @@
 // Process mode: real `dispatch` processes with hook tools on PATH that talk to the simulator.
 export { HookToolServer, type HookToolCall, type HookToolServerOptions, type RegisterOptions } from "./server.js";
-export { executeHookTool, isHookToolName, HOOK_TOOL_NAMES, type HookToolName, type HookToolScope } from "./commands.js";
+export { executeHookTool, isHookToolName, HOOK_TOOL_NAMES, type HookToolName, type HookToolScope, type UnitStatusesSource } from "./commands.js";
 export {
   compiledHookToolClient,
   installHookToolBinDir,
