@@ -1,5 +1,4 @@
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import type { Server } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -82,19 +81,11 @@ async function packedRevisions(root: string): Promise<CharmRevision[]> {
   return revisions;
 }
 
-/**
- * Counts TLS handshakes at the fake API server. `@refresh/testing` does not expose its
- * server, so the bench reaches for the private field: a connection count is the only way to
- * see from outside the charm's process whether its requests share one connection.
- */
+/** TLS handshakes at the fake API server so far: whether a hook's requests shared one connection. */
 function countConnections(world: World): () => number {
-  const server = (world.kubernetes?.api as unknown as { server?: Server } | undefined)?.server;
-  if (server === undefined) throw new Error("the fake API server has no `server` field any more: update countConnections");
-  let connections = 0;
-  server.on("secureConnection", () => {
-    connections += 1;
-  });
-  return () => connections;
+  const api = world.kubernetes?.api;
+  if (api === undefined) throw new Error("a Kubernetes world has no fake API server");
+  return () => api.connectionCount;
 }
 
 describe(`one hook of a ${UNITS}-unit Kubernetes app through dispatch`, () => {
