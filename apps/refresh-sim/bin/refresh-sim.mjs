@@ -12,7 +12,7 @@ const repoRoot = resolve(appDir, "../..");
 const bundlePath = join(appDir, "dist", "cli.mjs");
 const sourceDirs = [
   join(appDir, "src"),
-  ...["core", "juju", "testing"].map((name) => join(repoRoot, "packages", name, "src")),
+  ...["core", "juju", "kubernetes", "machines", "testing"].map((name) => join(repoRoot, "packages", name, "src")),
   join(repoRoot, "tooling", "charm-build", "src"),
 ];
 

@@ -177,7 +177,7 @@ function withImage(metadata: Record<string, unknown>, image: string): Record<str
 
 /** A fingerprint of everything a revision build depends on: paths, sizes and times of the inputs. */
 async function inputsStamp(app: CharmApp): Promise<string> {
-  const repoRoot = resolve(app.dir, "../..");
+  const repoRoot = workspaceRoot(app.dir);
   const roots = [
     join(app.dir, "src"),
     join(app.dir, "charmcraft.yaml"),
@@ -193,6 +193,14 @@ async function inputsStamp(app: CharmApp): Promise<string> {
     hash.update(`${file}\0${size}\0${mtimeMs}\n`);
   }
   return hash.digest("hex");
+}
+
+/** The pnpm workspace the app belongs to (apps may sit deeper than `apps/<name>`, e.g. test fixtures). */
+function workspaceRoot(appDir: string): string {
+  for (let dir = appDir; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "pnpm-workspace.yaml"))) return dir;
+    if (dirname(dir) === dir) return resolve(appDir, "../..");
+  }
 }
 
 function listInputs(path: string): string[] {

@@ -84,7 +84,8 @@ async function runCommand(args: readonly string[], io: Io): Promise<number> {
     }
     if (report.violations.length === 0) io.stdout.write(colours.status("active", "no invariant violated\n"));
     for (const violation of report.violations) {
-      io.stdout.write(colours.status("blocked", `violation at step ${violation.step + 1} (${violation.invariant}): ${violation.explanation}\n`));
+      const when = violation.step < 0 ? "during deployment" : `at step ${violation.step + 1}`;
+      io.stdout.write(colours.status("blocked", `violation ${when} (${violation.invariant}): ${violation.explanation}\n`));
     }
   }
   return report.violations.length === 0 ? 0 : 1;

@@ -45,13 +45,13 @@ export async function runDemo(substrate: "kubernetes" | "machines", io: Io): Pro
   const colours = palette(useColour(io.stdout, io.environment));
   const app = await loadCharmApp(sampleAppDir(substrate));
   const revisions = await buildRevisions(app, { onBuild: (message) => io.stderr.write(`${message}\n`) });
-  const world = await SimWorld.start(app, revisions, { seed: 1 });
+  const world = await SimWorld.start(app, revisions, { seed: 1, units: 3, config: {} });
   const show = (title: string, explanation: string): void => {
     io.stdout.write(`\n${colours.bold(title)}\n${colours.dim(explanation)}\n\n${renderStatus(app.name, world.snapshot(), colours)}\n`);
   };
   try {
     io.stdout.write(`refresh-sim demo: ${app.name} on a simulated ${substrate === "kubernetes" ? "Kubernetes" : "machine"} model, every hook a real charm process\n`);
-    await world.deploy(3, {});
+    await world.settleDeployment();
     show(`$ juju deploy ${app.name} -n 3   (revision v1)`, "Three units run Sample DB 1.0; no refresh is in progress.");
     let index = 0;
     for (const part of DEMO) {

@@ -32,10 +32,10 @@ export async function runScenario(scenario: Scenario, options: { seed?: number; 
   const observer = options.observer ?? {};
   const app = await loadCharmApp(scenario.charm);
   const revisions = await buildRevisions(app, { onBuild: (message) => observer.building?.(message) });
-  const world = await SimWorld.start(app, revisions, { seed: options.seed ?? scenario.seed });
+  const world = await SimWorld.start(app, revisions, { seed: options.seed ?? scenario.seed, units: scenario.units, config: scenario.config });
   try {
     observer.stepStarted?.(-1, scenario.steps.length, `juju deploy ${app.name} -n ${scenario.units} (revision ${revisions[0]?.name ?? "?"})`, world);
-    await world.deploy(scenario.units, scenario.config);
+    await world.settleDeployment();
     const reports: StepReport[] = [];
     for (const [index, step] of scenario.steps.entries()) {
       observer.stepStarted?.(index, scenario.steps.length, describeStep(step), world);

@@ -1,21 +1,12 @@
-import { existsSync, readFileSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { machine, tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
+import { machine } from "node:os";
 import { join } from "node:path";
-import {
-  ClusterStatefulSetDriver,
-  createDispatcher,
-  createSimulator,
-  FakeKubernetesApiServer,
-  FakeKubernetesCluster,
-  FakeSnapd,
-  HookToolServer,
-  type Dispatcher,
-  type Simulator,
-} from "@refresh/testing";
+import { createWorld, type Simulator, type World, type WorldOptions } from "@refresh/testing";
+import { parse as parseToml } from "smol-toml";
+import { parse as parseYaml } from "yaml";
 import type { BuiltRevision, CharmApp } from "./charm-app.js";
 import { RefreshSimError } from "./errors.js";
-import { checkInvariants, type InvariantState } from "./invariants.js";
+import { createRunInvariants, readRunningVersion, type RunInvariants } from "./invariants.js";
 import type { Step } from "./scenario.js";
 
 /** A unit in a {@link StatusSnapshot}. */
@@ -49,117 +40,109 @@ export interface Violation {
   readonly explanation: string;
 }
 
-const NAMESPACE = "refresh-sim";
+/** The simulated model's name (and, on Kubernetes, the namespace of its StatefulSet). */
+const MODEL_NAME = "refresh-sim";
+
+/** Options of {@link SimWorld.start}. */
+export interface SimWorldOptions {
+  readonly seed: number;
+  readonly units: number;
+  readonly config: Readonly<Record<string, string | number | boolean>>;
+}
 
 /**
- * One simulated model running a charm app's built revisions as real processes: the
- * simulator's hook tools on PATH, the fake Kubernetes API server or one fake snapd per
- * machine, and the Sample DB state directory the sample charms read their health from.
+ * One simulated model running a charm app's built revisions as real processes, on
+ * `@refresh/testing`'s {@link createWorld}: the simulator's hook tools on PATH, the fake
+ * Kubernetes API server or one fake snapd per machine, and the Sample DB state directory
+ * (`SAMPLE_DB_DIR`) the sample charms read their health from. The refresh invariants are
+ * checked after every hook; what broke lands in {@link violations} with the scenario step.
  */
 export class SimWorld {
   readonly violations: Violation[] = [];
   #currentStep = -1;
-  readonly #invariants: InvariantState;
+  readonly #invariants: RunInvariants;
 
   private constructor(
     readonly app: CharmApp,
     readonly revisions: readonly BuiltRevision[],
-    readonly sim: Simulator,
-    /** Where the simulated Sample DB keeps its members' state (`SAMPLE_DB_DIR`). */
-    readonly dbDir: string,
-    private readonly cleanups: (() => Promise<void>)[],
+    private readonly world: World,
+    config: Readonly<Record<string, string | number | boolean>>,
+    snapName: string | undefined,
   ) {
-    this.#invariants = { forcedStart: false, everRunning: new Set(), disrupted: new Set(), originalRevision: undefined };
+    this.#invariants = createRunInvariants({
+      world,
+      revisions,
+      config,
+      workload: { runningVersion: (unit) => this.runningVersion(unit) },
+      ...(snapName === undefined ? {} : { snapName }),
+    });
     // Report a broken invariant once, when it breaks, not again after every later hook.
     let standing = new Set<string>();
-    sim.addInvariant("refresh invariants", () => {
+    world.sim.addInvariant("refresh invariants", (sim) => {
       const now = new Set<string>();
-      for (const problem of checkInvariants(this, this.#invariants)) {
+      const last = sim.history.at(-1);
+      const after = last === undefined ? "" : ` (seen after ${last.unit} ran ${last.hook})`;
+      for (const problem of this.#invariants.check()) {
         const key = `${problem.invariant}\0${problem.explanation}`;
         now.add(key);
-        if (!standing.has(key)) this.violations.push({ step: this.#currentStep, ...problem });
+        if (!standing.has(key)) this.violations.push({ step: this.#currentStep, invariant: problem.invariant, explanation: `${problem.explanation}${after}` });
       }
       standing = now;
       return undefined;
     });
   }
 
-  /** Starts the servers and the simulator; nothing is deployed yet. */
-  static async start(app: CharmApp, revisions: readonly BuiltRevision[], options: { seed: number }): Promise<SimWorld> {
-    const cleanups: (() => Promise<void>)[] = [];
-    try {
-      const workDir = await mkdtemp(join(tmpdir(), "refresh-sim-"));
-      cleanups.push(() => rm(workDir, { recursive: true, force: true }));
-      const dbDir = join(workDir, "sample-db");
-      await mkdir(dbDir, { recursive: true });
-      const hookTools = await HookToolServer.start();
-      cleanups.push(() => hookTools.close());
-      const processDispatcher = createDispatcher(hookTools);
-      const environment: Record<string, string> = { SAMPLE_DB_DIR: dbDir };
-      let dispatcher: Dispatcher = processDispatcher;
-      let statefulSet: ((appName: string, initial: { charmRevision: number; image: string }) => ClusterStatefulSetDriver) | undefined;
-
-      if (app.substrate === "kubernetes") {
-        const cluster = new FakeKubernetesCluster({ namespace: NAMESPACE });
-        const api = await FakeKubernetesApiServer.start({ cluster });
-        cleanups.push(() => api.close());
-        const account = await api.writeServiceAccount(app.name);
-        Object.assign(environment, account.env);
-        const container = await workloadContainer(revisions);
-        statefulSet = (appName, initial) => ClusterStatefulSetDriver.deploy(cluster, appName, initial, { workloadContainer: container });
-      } else {
-        const machines = new Map<string, FakeSnapd>();
-        cleanups.push(async () => {
-          for (const snapd of machines.values()) await snapd.close();
-        });
-        const snapName = await pinnedSnapName(revisions);
-        const architecture = machine();
-        dispatcher = async (request) => {
-          const unit = request.environment["JUJU_UNIT_NAME"] ?? "";
-          let snapd = machines.get(unit);
-          if (snapd === undefined) {
-            // A new machine: snapd whose store offers every revision the charm revisions pin.
-            snapd = new FakeSnapd({ pollsUntilReady: 1 });
-            for (const revision of revisions) {
-              const pin = revision["snap-revisions"]?.[architecture];
-              if (pin !== undefined) snapd.addStoreRevision(snapName, { revision: pin, version: revision["workload-version"] });
-            }
-            await snapd.listen();
-            machines.set(unit, snapd);
-          }
-          return processDispatcher({ ...request, environment: { ...request.environment, SNAPD_SOCKET: snapd.socketPath } });
-        };
-      }
-
-      const sim = await createSimulator({
-        substrate: app.substrate,
-        appName: app.name,
-        modelName: NAMESPACE,
-        seed: options.seed,
-        charms: revisions.map((revision) => ({
+  /**
+   * Starts the fakes and the simulator and deploys the first revision with `units` units; the
+   * deployment's hooks are queued, {@link settleDeployment} runs them.
+   */
+  static async start(app: CharmApp, revisions: readonly BuiltRevision[], options: SimWorldOptions): Promise<SimWorld> {
+    const first = revisions[0];
+    if (first === undefined) throw new RefreshSimError("NO_REVISIONS", `${app.name} has no revisions to deploy`, 2);
+    const snapName = app.substrate === "machines" ? await pinnedSnapName(first) : undefined;
+    const substrateOptions: Partial<WorldOptions> =
+      snapName === undefined
+        ? { kubernetes: { workloadContainer: await workloadContainer(first) } }
+        : { machines: { snap: { name: snapName, revisions: storeRevisions(revisions) } } };
+    const world = await createWorld({
+      substrate: app.substrate,
+      mode: "process",
+      charm: {
+        revisions: revisions.map((revision) => ({
           revision: revision.revision,
           dir: revision.charmDir,
           dispatch: "dispatch",
           ...(revision.image === undefined ? {} : { image: revision.image }),
         })),
-        dispatcher,
-        environment,
-        ...(statefulSet === undefined ? {} : { statefulSet }),
-      });
-      cleanups.push(() => sim.dispose());
-      return new SimWorld(app, revisions, sim, dbDir, cleanups);
+      },
+      units: options.units,
+      seed: options.seed,
+      config: options.config,
+      workloadDirAliases: ["SAMPLE_DB_DIR"],
+      simulator: { appName: app.name, modelName: MODEL_NAME },
+      ...substrateOptions,
+    });
+    try {
+      return new SimWorld(app, revisions, world, options.config, snapName);
     } catch (error) {
-      for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+      await world.dispose();
       throw error;
     }
   }
 
-  /** `juju deploy` of the first revision, then hooks run until the model is quiet. */
-  async deploy(units: number, config: Readonly<Record<string, string | number | boolean>>): Promise<void> {
-    const first = this.revisions[0];
-    if (first === undefined) throw new RefreshSimError("NO_REVISIONS", `${this.app.name} has no revisions to deploy`, 2);
-    this.#invariants.originalRevision = first;
-    await this.sim.deploy({ revision: first.revision, units, config });
+  /** The simulator the world runs. */
+  get sim(): Simulator {
+    return this.world.sim;
+  }
+
+  /** Where the simulated Sample DB keeps its members' state (`SAMPLE_DB_DIR`). */
+  get dbDir(): string {
+    return this.world.workloadDir;
+  }
+
+  /** Runs the deployment's hooks until the model is quiet. */
+  async settleDeployment(): Promise<void> {
+    this.#currentStep = -1;
     await this.sim.settle();
   }
 
@@ -170,20 +153,12 @@ export class SimWorld {
 
   /** Whether `unit`'s workload (Sample DB member) is running. */
   workloadRunning(unit: string): boolean {
-    return existsSync(this.#runningFile(unit));
+    return this.runningVersion(unit) !== undefined;
   }
 
   /** The workload version `unit`'s member runs, or undefined when it is stopped. */
   runningVersion(unit: string): string | undefined {
-    try {
-      return readFileSync(this.#runningFile(unit), "utf8").trim();
-    } catch {
-      return undefined;
-    }
-  }
-
-  #runningFile(unit: string): string {
-    return join(this.dbDir, `${unit.replace("/", "-")}.running`);
+    return readRunningVersion(this.world.workloadDir, unit);
   }
 
   /** The revision entry with this Charmhub revision number. */
@@ -216,36 +191,40 @@ export class SimWorld {
         return null;
       case "action": {
         const unit = this.#actionUnit(step.value.unit);
-        // The forced start happens inside the action, so consent counts from when it is given.
-        const forcing = step.value.name === "force-refresh-start" && !this.#invariants.forcedStart;
-        if (forcing) this.#invariants.forcedStart = true;
-        const outcome = await sim.runAction(unit, step.value.name, step.value.params ?? {});
-        if (forcing && outcome.status !== "completed") this.#invariants.forcedStart = false;
-        return { action: step.value.name, unit: outcome.unit, status: outcome.status, results: outcome.results, message: outcome.message };
+        const params = step.value.params ?? {};
+        this.#invariants.actionStarting(unit, step.value.name, params);
+        let status: "completed" | "failed" = "failed";
+        try {
+          const outcome = await sim.runAction(unit, step.value.name, params);
+          status = outcome.status;
+          return { action: step.value.name, unit: outcome.unit, status: outcome.status, results: outcome.results, message: outcome.message };
+        } finally {
+          this.#invariants.actionFinished(unit, status);
+        }
       }
       case "config":
         sim.config(step.value);
+        this.#invariants.configChanged(step.value);
         return null;
       case "add-unit":
         await sim.addUnit(step.value);
+        this.#invariants.unitsCreated();
         return null;
       case "remove-unit":
         sim.removeUnit(this.unitName(step.value));
         return null;
       case "evict":
-        this.#invariants.disrupted.add(this.unitName(step.value));
+        this.#invariants.disrupting(this.unitName(step.value), "evict");
         sim.evict(this.unitName(step.value));
         return null;
       case "fail-next-hook":
-        this.#invariants.disrupted.add(this.unitName(step.value.unit));
+        this.#invariants.disrupting(this.unitName(step.value.unit), "fail-next-hook");
         sim.failNextHook(this.unitName(step.value.unit));
         return null;
-      case "workload-health": {
-        const unit = this.unitName(step.value.unit);
-        await writeFile(join(this.dbDir, `${unit.replace("/", "-")}.health`), step.value.healthy ? "healthy" : "unhealthy");
-        sim.setWorkloadHealth(unit, step.value.healthy);
+      case "workload-health":
+        // The world writes the member's health file before this returns; the sample charms read it.
+        sim.setWorkloadHealth(this.unitName(step.value.unit), step.value.healthy);
         return null;
-      }
     }
   }
 
@@ -296,27 +275,38 @@ export class SimWorld {
 
   /** Stops the servers and removes every temporary directory. */
   async dispose(): Promise<void> {
-    for (const cleanup of this.cleanups.reverse()) await cleanup().catch(() => undefined);
+    await this.world.dispose();
   }
 }
 
-async function workloadContainer(revisions: readonly BuiltRevision[]): Promise<string> {
-  const { readFile } = await import("node:fs/promises");
-  const { parse } = await import("yaml");
-  const first = revisions[0];
-  if (first === undefined) return "workload";
-  const metadata = parse(await readFile(join(first.charmDir, "metadata.yaml"), "utf8")) as { containers?: Record<string, { resource?: string }> };
-  const names = Object.entries(metadata.containers ?? {}).filter(([, container]) => container.resource !== undefined).map(([name]) => name);
-  if (names.length !== 1) throw new RefreshSimError("UNSUPPORTED_CHARM", `the Kubernetes simulation needs exactly one workload container with an OCI resource in metadata.yaml; found ${names.length}`);
-  return names[0] as string;
+/** The Kubernetes world's workload container: the one container of metadata.yaml with an OCI resource. */
+async function workloadContainer(revision: BuiltRevision): Promise<string> {
+  const metadata = parseYaml(await readFile(join(revision.charmDir, "metadata.yaml"), "utf8")) as { containers?: Record<string, { resource?: string }> } | null;
+  const names = Object.entries(metadata?.containers ?? {})
+    .filter(([, container]) => container.resource !== undefined)
+    .map(([name]) => name);
+  const [name] = names;
+  if (names.length !== 1 || name === undefined) {
+    throw new RefreshSimError("UNSUPPORTED_CHARM", `the Kubernetes simulation needs exactly one workload container with an OCI resource in metadata.yaml; found ${names.length}`, 2);
+  }
+  return name;
 }
 
-async function pinnedSnapName(revisions: readonly BuiltRevision[]): Promise<string> {
-  const { readFile } = await import("node:fs/promises");
-  const { parse } = await import("smol-toml");
-  const first = revisions[0];
-  const versions = first === undefined ? {} : parse(await readFile(join(first.charmDir, "refresh_versions.toml"), "utf8"));
-  const name = (versions as { snap?: { name?: unknown } }).snap?.name;
-  if (typeof name !== "string") throw new RefreshSimError("UNSUPPORTED_CHARM", "the machines simulation needs a [snap] name in refresh_versions.toml");
+/** The machines charm's workload snap: `[snap] name` in refresh_versions.toml. */
+async function pinnedSnapName(revision: BuiltRevision): Promise<string> {
+  const versions = parseToml(await readFile(join(revision.charmDir, "refresh_versions.toml"), "utf8")) as { snap?: { name?: unknown } };
+  const name = versions.snap?.name;
+  if (typeof name !== "string" || name === "") throw new RefreshSimError("UNSUPPORTED_CHARM", "the machines simulation needs a [snap] name in refresh_versions.toml", 2);
   return name;
+}
+
+/** Every snap revision the charm revisions pin for this machine's architecture: each machine's store. */
+function storeRevisions(revisions: readonly BuiltRevision[]): { revision: string; version: string }[] {
+  const architecture = machine();
+  const offered = new Map<string, string>();
+  for (const revision of revisions) {
+    const pin = revision["snap-revisions"]?.[architecture];
+    if (pin !== undefined && !offered.has(pin)) offered.set(pin, revision["workload-version"]);
+  }
+  return [...offered].map(([revision, version]) => ({ revision, version }));
 }
