@@ -1,3 +1,4 @@
+// Deliberately duplicated in apps/sample-machines/src/compatibility.ts, so each sample charm can be copied on its own.
 import { COMPATIBLE, incompatible, isCompatibleByDefault, type CompatibilityInput, type CompatibilityResult } from "@refresh/core";
 
 /**

@@ -1,3 +1,4 @@
+// Partly duplicated in apps/sample-machines/src/sample-charm.ts on purpose (statuses, peer-relation handling), so each sample charm can be copied on its own.
 import {
   composeAppStatus,
   composeUnitStatus,

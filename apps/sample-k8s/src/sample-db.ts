@@ -1,3 +1,4 @@
+// Deliberately duplicated in apps/sample-machines/src/sample-db.ts (which also remembers the last version run), so each sample charm can be copied on its own.
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";

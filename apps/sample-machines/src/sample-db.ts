@@ -1,3 +1,4 @@
+// Deliberately duplicated in apps/sample-k8s/src/sample-db.ts (plus the last version run, for snap rollbacks), so each sample charm can be copied on its own.
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
