@@ -72,3 +72,29 @@ describe("concurrent calls from one hook", () => {
     expect(steps).toBe(4);
   });
 });
+
+describe("requests named after a unit", () => {
+  it("park only that unit's hook, and wait for nobody when it runs none", async () => {
+    const model: { sim?: Simulator; leftAlone?: boolean } = {};
+    const handler: CharmHandler = async ({ context, tools }) => {
+      if (context.event.name !== "update-status" || context.unitName !== "db/0") return;
+      await tools.isLeader();
+      // While db/0's hook runs, a request on behalf of db/1 (which runs nothing) passes at once.
+      let passed = false;
+      const request = model.sim?.requestYieldPoint("db/1").then(() => {
+        passed = true;
+      });
+      await Promise.resolve();
+      await Promise.resolve();
+      model.leftAlone = passed;
+      await request;
+    };
+    const sim = await make({ charms: [charm(1, handler)], concurrency: "serial", hookTimeoutMs: 2000 });
+    model.sim = sim;
+    await sim.deploy({ units: 2 });
+    await sim.settle();
+    sim.fireUpdateStatus();
+    await sim.settle();
+    expect(model.leftAlone).toBe(true);
+  });
+});

@@ -453,8 +453,11 @@ export class Simulator {
    * parked at both. Without it the request is put on the hook running at that moment.
    */
   requestYieldPoint(unit?: string): Promise<void> {
-    const own = unit === undefined ? undefined : this.running.get(unit);
-    if (own !== undefined) return this.park(own);
+    if (unit !== undefined) {
+      // A unit with no hook running (a request from the test itself) waits for nobody.
+      const own = this.running.get(unit);
+      return own === undefined ? Promise.resolve() : this.park(own);
+    }
     // Unattributed: only one hook runs at a time between yield points, so it comes from that one.
     const active = [...this.running.values()].find((run) => run.state === "active");
     return active === undefined ? Promise.resolve() : this.park(active);
