@@ -351,9 +351,20 @@ export class Kubernetes implements Common {
     if (event.kind === "action" && (ACTIONS as readonly string[]).includes(event.name)) {
       this.#action = new ActionResponse(event.name as RefreshAction, this.#run);
     }
-    this.#isLeader = await tools.isLeader();
+    // Independent reads go out together: each hook tool is a process start, and the API
+    // requests (one after another on the client's single connection) overlap with them.
+    // Results are then used, and errors raised, in the order the reads used to be made.
+    const api = this.#api;
+    const apiReads = (async () => {
+      if (!(await api.mayPatchStatefulSet())) return undefined;
+      const statefulSet = await api.readStatefulSet();
+      return { statefulSet, pods: await api.listPods() };
+    })();
+    const [isLeader, apiResult, relationIdsResult] = await Promise.allSettled([tools.isLeader(), apiReads, tools.relationIds(PEER_RELATION_NAME)]);
+    this.#isLeader = settledValue(isLeader);
 
-    if (!(await this.#api.mayPatchStatefulSet())) {
+    const reads = settledValue(apiResult);
+    if (reads === undefined) {
       const error = new KubernetesJujuAppNotTrusted(context.appName);
       log.warning(`${error.message}`);
       if (this.#isLeader) {
@@ -363,10 +374,10 @@ export class Kubernetes implements Common {
       throw error;
     }
 
-    const statefulSet = await this.#api.readStatefulSet();
+    const { statefulSet, pods } = reads;
     this.#appRevision = statefulSet.updateRevision;
     this.#partition = statefulSet.partition;
-    this.#units = unitsFromPods(await this.#api.listPods(), context.appName);
+    this.#units = unitsFromPods(pods, context.appName);
     const self = this.#units.find((unit) => unit.number === context.unitNumber);
 
     // Checked before requiring the own pod: a departing unit's pod may already be gone.
@@ -387,7 +398,7 @@ export class Kubernetes implements Common {
     this.#self = self;
 
     this.#inProgress = this.#units.some((unit) => unit.revision !== this.#appRevision);
-    const relationIds = await tools.relationIds(PEER_RELATION_NAME);
+    const relationIds = settledValue(relationIdsResult);
     this.#relationId = relationIds[0];
 
     if (hookName === "stop" && this.#inProgress) {
@@ -401,9 +412,10 @@ export class Kubernetes implements Common {
     if (this.#relationId === undefined) {
       throw new PeerRelationNotReady(`the ${PEER_RELATION_NAME} peer relation does not exist yet`);
     }
-    await this.#loadDatabags();
+    // config-get does not depend on the databags: read it alongside them.
+    const [, config] = await Promise.all([this.#loadDatabags(), tools.configGet()]);
     try {
-      await this.#afterRelationExists(hookName, relationDeparted);
+      await this.#afterRelationExists(hookName, relationDeparted, config);
     } catch (error) {
       // Send what was decided so far, as the Python library's immediate writes would: if the
       // charm catches the error and the hook succeeds, Juju commits it; if not, Juju drops it.
@@ -412,7 +424,7 @@ export class Kubernetes implements Common {
     }
   }
 
-  async #afterRelationExists(hookName: string, relationDeparted: boolean): Promise<void> {
+  async #afterRelationExists(hookName: string, relationDeparted: boolean, config: Readonly<Record<string, unknown>>): Promise<void> {
     const { context, tools, log } = this.#run;
     const self = this.#self;
     if (hookName === "stop" && this.#inProgress && this.#units[0] === self) {
@@ -426,7 +438,6 @@ export class Kubernetes implements Common {
       await this.#touch(LocalFile.kubernetesHadOpportunityToRaisePartitionAfterPodRestart);
     }
 
-    const config = await tools.configGet();
     const pauseValue = config["pause-after-unit-refresh"];
     if (pauseValue === undefined || pauseValue === null) {
       throw new CharmPackagingError(
@@ -846,18 +857,24 @@ export class Kubernetes implements Common {
     if (this.#relationId === undefined || this.#members.size > 0) return;
     const { tools, context, log } = this.#run;
     const relation = this.#relationId;
-    const remote = await tools.relationList(relation);
-    this.#members = new Set([context.unitName, ...remote]);
-    this.#ownRaw = await tools.relationGet(relation, { unit: context.unitName });
+    // Membership first (only joined peers may be read); the own and app databags need not wait for it.
+    const ownRead = tools.relationGet(relation, { unit: context.unitName });
+    const appRead = tools.relationGet(relation, { app: context.appName });
+    const [remote, ownRaw] = await Promise.allSettled([tools.relationList(relation), ownRead, appRead]);
+    this.#members = new Set([context.unitName, ...settledValue(remote)]);
+    this.#ownRaw = settledValue(ownRaw);
     const own = decodeKubernetesUnitDatabag(this.#ownRaw, context.unitName);
     this.#own = { ...own.values };
-    for (const unit of this.#units) {
-      if (unit === this.#self || !this.#members.has(unit.unitName)) continue;
-      const decoded = decodeKubernetesUnitDatabag(await tools.relationGet(relation, { unit: unit.unitName }), unit.unitName);
+    const peers = this.#units.filter((unit) => unit !== this.#self && this.#members.has(unit.unitName));
+    const peerData = await Promise.allSettled(peers.map((unit) => tools.relationGet(relation, { unit: unit.unitName })));
+    for (const [index, unit] of peers.entries()) {
+      const result = peerData[index];
+      if (result === undefined) continue;
+      const decoded = decodeKubernetesUnitDatabag(settledValue(result), unit.unitName);
       for (const problem of decoded.problems) log.warning(problem.message);
       this.#peers.set(unit.unitName, decoded);
     }
-    this.#appRaw = await tools.relationGet(relation, { app: context.appName });
+    this.#appRaw = await appRead;
     const app = decodeAppDatabag(this.#appRaw, context.appName);
     for (const problem of app.problems) log.warning(problem.message);
     this.#app = { ...app.values };
@@ -998,4 +1015,10 @@ function describeVersions(workloadVersion: string | undefined, digest: string, r
   const revision = charmhubRevision(rawCharmRevision);
   const charm = revision === undefined ? `charm ${charmVersion}` : `charm revision ${revision} (${charmVersion})`;
   return `${workload} and ${charm}`;
+}
+
+/** The value of a settled promise, or its error thrown: reads made together, failing in order. */
+function settledValue<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === "rejected") throw result.reason;
+  return result.value;
 }
