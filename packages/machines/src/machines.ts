@@ -372,21 +372,36 @@ export class Machines implements Common {
 
   async #runEvent(): Promise<void> {
     const { context, log } = this.#run;
+    const { tools } = this.#run;
     this.#loadHistory();
-    if (this.#codeConfirmed) await this.#run.tools.applicationVersionSet(this.#pinned.workloadVersion);
+    // Independent reads go out together (each hook tool is a process start; the snapd read
+    // overlaps with them). Nothing below changes the snap before its revision is used, and
+    // results are used, and errors raised, where and in the order they used to be.
+    const [versionSet, relations, config, installed] = await Promise.allSettled([
+      this.#codeConfirmed ? tools.applicationVersionSet(this.#pinned.workloadVersion) : Promise.resolve(),
+      tools.relationIds(PEER_RELATION_NAME),
+      tools.configGet(),
+      this.#snapd.installedRevision(this.#pinned.snapName),
+      this.#isLeader(),
+    ]);
+    settledValue(versionSet);
 
-    const relations = await this.#run.tools.relationIds(PEER_RELATION_NAME);
-    const relation = relations[0];
+    const relation = settledValue(relations)[0];
     if (relation === undefined) throw new PeerRelationNotReady(`the ${PEER_RELATION_NAME} peer relation does not exist yet`);
     this.#relation = relation;
-    this.#peerOrder = await this.#run.tools.relationList(relation);
-    this.#own = { ...(await this.#run.tools.relationGet(relation, { unit: context.unitName })) };
-    for (const peer of this.#peerOrder) this.#peers.set(peer, await this.#run.tools.relationGet(relation, { unit: peer }));
+    const [peerOrder, own] = await Promise.allSettled([tools.relationList(relation), tools.relationGet(relation, { unit: context.unitName })]);
+    this.#peerOrder = settledValue(peerOrder);
+    this.#own = { ...settledValue(own) };
+    const peerData = await Promise.allSettled(this.#peerOrder.map((peer) => tools.relationGet(relation, { unit: peer })));
+    for (const [index, peer] of this.#peerOrder.entries()) {
+      const data = peerData[index];
+      if (data !== undefined) this.#peers.set(peer, settledValue(data));
+    }
 
     this.#refreshStarted = this.#local.has(LocalFile.machinesRefreshStarted);
     const presumedFrom = this.#codeConfirmed && !this.#refreshStarted ? this.#learnRefreshStarted() : undefined;
     this.#publishLocalState();
-    await this.#syncSnapRevision(false);
+    await this.#syncSnapRevision(false, settledValue(installed));
 
     if (!this.#local.has(LocalFile.machinesPeerRelationInitialized)) {
       const planned = await this.#plannedUnits();
@@ -403,8 +418,7 @@ export class Machines implements Common {
     if (presumedFrom !== undefined && this.#state !== "FALSE") {
       log.info(`Presuming the refresh has started, as unit ${presumedFrom} says so (this unit is new and cannot check that unit's data yet)`);
     }
-    const config = await this.#run.tools.configGet();
-    this.#pause = parsePauseAfterUnitRefresh(config[PAUSE_AFTER_UNIT_REFRESH]);
+    this.#pause = parsePauseAfterUnitRefresh(settledValue(config)[PAUSE_AFTER_UNIT_REFRESH]);
 
     if (this.#isAction("pre-refresh-check")) await this.#preRefreshCheckAction();
     this.#order = await this.#computeOrder();
@@ -498,8 +512,9 @@ export class Machines implements Common {
     this.#setOwnRefreshOrder(order ?? REMOVE);
   }
 
-  async #syncSnapRevision(raiseIfNotInstalled: boolean): Promise<void> {
-    const installed = await this.#snapd.installedRevision(this.#pinned.snapName);
+  /** `known`: the installed revision when the caller already read it in this event, with no snap change since. */
+  async #syncSnapRevision(raiseIfNotInstalled: boolean, known?: string | null): Promise<void> {
+    const installed = known === undefined ? await this.#snapd.installedRevision(this.#pinned.snapName) : known;
     if (installed === null && raiseIfNotInstalled) throw new SnapNotInstalled(this.#pinned.snapName);
     const published = this.#ownPublished().installedSnapRevision ?? null;
     if (installed === published) return;
@@ -989,4 +1004,10 @@ export class Machines implements Common {
     const event = this.#run.context.event;
     return event.kind === "action" && event.name === name;
   }
+}
+
+/** The value of a settled promise, or its error thrown: reads made together, failing in order. */
+function settledValue<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === "rejected") throw result.reason;
+  return result.value;
 }
