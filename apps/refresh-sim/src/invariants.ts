@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LocalFile, localStatePath, type LocalFileName } from "@refresh/core";
 import { KubernetesInvariants, type KubernetesModelView } from "@refresh/kubernetes";
-import { MachinesInvariants, type CreateOutcome } from "@refresh/machines";
+import { MachinesInvariants, type CreateOutcome, type WatchableSnapd } from "@refresh/machines";
 import type { World } from "@refresh/testing";
 import type { BuiltRevision } from "./charm-app.js";
 
@@ -180,14 +180,29 @@ function machinesChecks({ world, config, snapName }: RunInvariantsOptions): Subs
     for (const unit of machines.machines) {
       if (attached.has(unit)) continue;
       attached.add(unit);
-      const snapd = machines.snapd(unit);
+      const snapd: WatchableSnapd = machines.snapd(unit);
+      let firstInstallRunning = false;
       // The charm runs in its own process, so how `Machines.create` ended is read from the
       // markers the library leaves in the charm directory, just before the snap change is
       // judged (this listener is subscribed before the invariants' own).
       snapd.subscribe((event) => {
-        if (event.type === "change-started" && event.change.snap === snapName) invariants.createEnded(unit, createOutcome(sim, unit));
+        if (event.change.snap !== snapName) return;
+        if (event.type === "change-started") {
+          firstInstallRunning = snapd.snap(snapName) === undefined;
+          invariants.createEnded(unit, createOutcome(sim, unit));
+        } else {
+          firstInstallRunning = false;
+        }
       });
-      invariants.attachSnapd(unit, snapd);
+      // A machine installing the snap for the first time has no workload that could be down,
+      // so its install does not count as "a snap change running" against other units: at
+      // deployment every machine installs at once, as Juju deploys them. Whether the install
+      // was allowed at all is still judged (Machines.create's outcome, the readiness rule).
+      invariants.attachSnapd(unit, {
+        subscribe: (listener) => snapd.subscribe(listener),
+        allChanges: () => (firstInstallRunning ? snapd.allChanges().filter((change) => change.status !== "Doing") : snapd.allChanges()),
+        snap: (name) => snapd.snap(name),
+      });
     }
   };
   attachNewMachines();
