@@ -6,14 +6,17 @@ import type { Step } from "./scenario.js";
 import { describeStep } from "./scenario.js";
 import { SimWorld } from "./world.js";
 
+type Substrate = "kubernetes" | "machines";
+
 /** The sample apps sit next to refresh-sim (this file runs from src/ or from the dist/ bundle). */
-function sampleAppDir(substrate: "kubernetes" | "machines"): string {
+function sampleAppDir(substrate: Substrate): string {
   return fileURLToPath(new URL(substrate === "kubernetes" ? "../../sample-k8s" : "../../sample-machines", import.meta.url));
 }
 
 interface DemoStep {
   readonly steps: readonly Step[];
-  readonly explanation: string;
+  /** One line for both substrates, or one each where they behave differently. */
+  readonly explanation: string | Readonly<Record<Substrate, string>>;
 }
 
 const settle: Step = { kind: "settle", value: {} };
@@ -35,13 +38,17 @@ const DEMO: readonly DemoStep[] = [
   },
   {
     steps: [{ kind: "refresh", value: { to: "v2" } }, settle],
-    explanation:
-      "Rolled back half way with `juju refresh --revision v2`: the unit that had moved runs v2 and Sample DB 1.1 again, and the others never stopped serving (on Kubernetes the rollback is a rolling restart that pauses like any refresh).",
+    explanation: {
+      kubernetes:
+        "Rolled back half way with `juju refresh --revision v2`: the unit that had moved runs v2 and Sample DB 1.1 again, and the others never stopped serving (the rollback is a rolling restart that pauses like any refresh).",
+      machines:
+        "Rolled back half way with `juju refresh --revision v2`: Juju had swapped every unit's charm code to v3 but no snap was refreshed, so the charm code is v2 again and Sample DB 1.1 never stopped.",
+    },
   },
 ];
 
 /** `refresh-sim demo`: a sample charm deployed, refreshed, resumed, refreshed again and rolled back. */
-export async function runDemo(substrate: "kubernetes" | "machines", io: Io): Promise<number> {
+export async function runDemo(substrate: Substrate, io: Io): Promise<number> {
   const colours = palette(useColour(io.stdout, io.environment));
   const app = await loadCharmApp(sampleAppDir(substrate));
   const revisions = await buildRevisions(app, { onBuild: (message) => io.stderr.write(`${message}\n`) });
@@ -61,7 +68,7 @@ export async function runDemo(substrate: "kubernetes" | "machines", io: Io): Pro
         if (result !== null && "failure" in result) io.stdout.write(colours.status("error", `step failed: ${result.failure}\n`));
       }
       const command = part.steps[0] === undefined ? "" : describeStep(part.steps[0]).replace("<next>", "<unit named by the app status>");
-      show(`$ ${command}`, part.explanation);
+      show(`$ ${command}`, typeof part.explanation === "string" ? part.explanation : part.explanation[substrate]);
     }
     if (world.violations.length === 0) {
       io.stdout.write(`\n${colours.status("active", "No invariant was violated.")} Rehearse your own: pnpm refresh-sim run apps/${app.dir.split("/").pop() ?? ""}/scenarios/<file>.yaml\n`);
