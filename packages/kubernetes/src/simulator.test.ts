@@ -287,3 +287,26 @@ describe("refreshes in the simulator, in process, over HTTPS to the fake API ser
     expect(JSON.parse(w.sim.appData()["original_charm_version"] ?? "null")).toBe("14/1.1.0");
   });
 });
+
+describe("reads issued together stay deterministic", () => {
+  /** A refresh paused after the first unit, then resumed: every hook, its calls and every API request in order. */
+  async function trace(seed: number): Promise<string[]> {
+    const w = await openWorld({ seed, pause: "first" });
+    try {
+      w.sim.refresh({ to: 11 });
+      await w.sim.settle();
+      await w.runAction("leader", "resume-refresh");
+      await w.sim.settle();
+      expect(w.sim.violations).toEqual([]);
+      const hooks = w.sim.history.map((record) => `${record.unit} ${record.hook} ${record.outcome} ${JSON.stringify(Object.entries(record.toolCalls).sort())}`);
+      const requests = (w.world.kubernetes?.api.requests ?? []).map((request) => `${request.method} ${request.path} ${request.status}`);
+      return [...hooks, ...requests];
+    } finally {
+      await w.dispose();
+    }
+  }
+
+  it.each([3, 8])("seed %i: the same run twice, with hooks interleaving at tool calls and API requests", async (seed) => {
+    expect(await trace(seed)).toEqual(await trace(seed));
+  });
+});
