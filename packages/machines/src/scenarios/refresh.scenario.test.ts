@@ -149,3 +149,23 @@ describe("machines refresh in the simulator", () => {
     expect(await world.sim.runAction(other, "pre-refresh-check")).toMatchObject({ status: "failed" });
   });
 });
+
+describe("reads issued together stay deterministic", () => {
+  async function trace(seed: number): Promise<string[]> {
+    const w = await deployTestCharm({ revisions: [V1, V2], units: 3, seed, pause: "first" });
+    try {
+      w.sim.refresh({ to: 613 });
+      await w.sim.settle();
+      await w.sim.runAction("db/1", "resume-refresh");
+      await w.sim.settle();
+      expect(w.sim.violations).toEqual([]);
+      return w.sim.history.map((record) => `${record.unit} ${record.hook} ${record.outcome} ${JSON.stringify(Object.entries(record.toolCalls).sort())}`);
+    } finally {
+      await w.close();
+    }
+  }
+
+  it.each([2, 9])("seed %i: the same refresh twice gives the same hooks and calls", async (seed) => {
+    expect(await trace(seed)).toEqual(await trace(seed));
+  });
+});
