@@ -181,28 +181,13 @@ function machinesChecks({ world, config, snapName }: RunInvariantsOptions): Subs
       if (attached.has(unit)) continue;
       attached.add(unit);
       const snapd: WatchableSnapd = machines.snapd(unit);
-      let firstInstallRunning = false;
       // The charm runs in its own process, so how `Machines.create` ended is read from the
       // markers the library leaves in the charm directory, just before the snap change is
       // judged (this listener is subscribed before the invariants' own).
       snapd.subscribe((event) => {
-        if (event.change.snap !== snapName) return;
-        if (event.type === "change-started") {
-          firstInstallRunning = snapd.snap(snapName) === undefined;
-          invariants.createEnded(unit, createOutcome(sim, unit));
-        } else {
-          firstInstallRunning = false;
-        }
+        if (event.change.snap === snapName && event.type === "change-started") invariants.createEnded(unit, createOutcome(sim, unit));
       });
-      // A machine installing the snap for the first time has no workload that could be down,
-      // so its install does not count as "a snap change running" against other units: at
-      // deployment every machine installs at once, as Juju deploys them. Whether the install
-      // was allowed at all is still judged (Machines.create's outcome, the readiness rule).
-      invariants.attachSnapd(unit, {
-        subscribe: (listener) => snapd.subscribe(listener),
-        allChanges: () => (firstInstallRunning ? snapd.allChanges().filter((change) => change.status !== "Doing") : snapd.allChanges()),
-        snap: (name) => snapd.snap(name),
-      });
+      invariants.attachSnapd(unit, snapd);
     }
   };
   attachNewMachines();

@@ -81,6 +81,31 @@ describe("MachinesInvariants", () => {
     expect(invariants.check()).toMatch(/db\/1 started a snap change while db\/2 had one running/);
   });
 
+  it("lets machines install the snap for the first time together, as at deployment", () => {
+    const { invariants } = model("none");
+    const fresh = { a: new ScriptedSnapd(), b: new ScriptedSnapd() };
+    for (const [unit, snapd] of [["db/3", fresh.a], ["db/4", fresh.b]] as const) {
+      invariants.attachSnapd(unit, snapd);
+      invariants.createEnded(unit, "ready");
+    }
+    // Neither machine has a workload that could be down while it installs.
+    fresh.a.start();
+    fresh.b.start();
+    expect(invariants.check()).toBeUndefined();
+  });
+
+  it("still catches two refreshes at once once the first install is done", () => {
+    const { invariants, snapds } = model("none");
+    const fresh = new ScriptedSnapd();
+    invariants.attachSnapd("db/3", fresh);
+    invariants.createEnded("db/3", "ready");
+    fresh.start();
+    fresh.finish("182");
+    fresh.start();
+    snapds["db/2"].start();
+    expect(invariants.check()).toMatch(/db\/2 started a snap change while db\/3 had one running/);
+  });
+
   it("catches a unit refreshing ahead of an unhealthy predecessor", () => {
     const { data, invariants, snapds } = model("none");
     data["db/2"] = { installed_snap_revision: '"183"' };
