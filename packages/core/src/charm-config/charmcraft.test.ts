@@ -48,6 +48,20 @@ describe("updateCharmcraftYaml", () => {
     expect(updateCharmcraftYaml(once, kubernetes)).toBe(once);
   });
 
+  it("leaves an entry alone when only its key order differs from the generated one", () => {
+    const reordered = AUTHOR_YAML.replace(
+      "peers:\n",
+      "peers:\n  refresh-v-three:\n    interface: refresh\n",
+    ).replace(
+      "config:\n  options:\n",
+      `config:\n  options:\n    pause-after-unit-refresh:\n      description: ${JSON.stringify(pauseConfigOptionDefinition(kubernetes).description)}\n      default: first\n      type: string\n`,
+    );
+    const updated = updateCharmcraftYaml(reordered, kubernetes);
+    expect(parse(updated).config.options["pause-after-unit-refresh"]).toEqual(pauseConfigOptionDefinition(kubernetes));
+    // Our own key order (type, default, description) would put "type:" first if it had been rewritten.
+    expect(updated).toContain("pause-after-unit-refresh:\n      description:");
+  });
+
   it("rewrites the actions when the substrate changes (machines has no container check)", () => {
     const machines = parse(updateCharmcraftYaml(updateCharmcraftYaml(AUTHOR_YAML, kubernetes), { ...kubernetes, substrate: "machines" }));
     expect(machines.actions["force-refresh-start"].params).not.toHaveProperty("check-workload-container");

@@ -1,6 +1,8 @@
 import { Document, isMap, isScalar, parseDocument, visit, type Node } from "yaml";
 import { CharmcraftYamlInvalid } from "../errors.js";
+import { jsonEqual } from "../protocol/databag.js";
 import { PEER_RELATION_INTERFACE, PEER_RELATION_NAME } from "../protocol/names.js";
+import type { JsonValue } from "../protocol/python-json.js";
 import { pauseConfigOptionDefinition, refreshActionDefinitions, type RefreshCharmOptions } from "./actions.js";
 import { PAUSE_AFTER_UNIT_REFRESH } from "./pause.js";
 
@@ -47,7 +49,8 @@ export function updateCharmcraftYaml(text: string, options: RefreshCharmOptions)
   let changed = false;
   for (const entry of refreshEntries(options)) {
     const current = document.getIn(entry.path, true) as Node | undefined;
-    if (current !== undefined && sameData(current.toJSON(), entry.value)) continue;
+    // Compared as data, so a file whose keys are in another order than ours is left alone.
+    if (current !== undefined && jsonEqual(current.toJSON() as JsonValue, entry.value as JsonValue)) continue;
     prepareParents(document, entry.path);
     document.setIn(entry.path, generatedNode(document, entry.value));
     changed = true;
@@ -82,20 +85,4 @@ function prepareParents(document: Document, path: readonly string[]): void {
 
 function isEmptyScalar(node: unknown): boolean {
   return isScalar(node) && (node.value === null || node.value === "");
-}
-
-function sameData(left: unknown, right: unknown): boolean {
-  return JSON.stringify(sortKeys(left)) === JSON.stringify(sortKeys(right));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(
-      Object.entries(value)
-        .sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0))
-        .map(([key, item]) => [key, sortKeys(item)]),
-    );
-  }
-  return value;
 }
