@@ -1,7 +1,7 @@
 import * as z from "zod/mini";
 import { InvalidDatabagContent, type DatabagSource } from "../errors.js";
-import { englishIssues } from "../validation.js";
-import { decodeJson, encodePythonJson, type JsonValue } from "./python-json.js";
+import { decodeJsonWith } from "./decode-json.js";
+import { encodePythonJson, type JsonValue } from "./python-json.js";
 
 /**
  * One key of a databag: its stored name, the schema of its decoded JSON value (a zod schema or
@@ -80,20 +80,6 @@ export interface DatabagCodec<F extends DatabagFields> {
 export function defineDatabag<const F extends DatabagFields>(fields: F): DatabagCodec<F> {
   const entries = Object.entries(fields) as [keyof F & string, DatabagField<unknown>][];
 
-  const decodeOne = (field: DatabagField<unknown>, text: string): { ok: true; value: unknown } | { ok: false; cause: unknown } => {
-    let json: JsonValue;
-    try {
-      json = decodeJson(text);
-    } catch (cause) {
-      return { ok: false, cause };
-    }
-    const parsed = z.safeDecode(field.schema, json, englishIssues);
-    return parsed.success ? { ok: true, value: parsed.data } : { ok: false, cause: parsed.error };
-  };
-
-  const encodeValue = (field: DatabagField<unknown>, value: unknown): string =>
-    encodePythonJson(z.encode(field.schema, value) as JsonValue);
-
   return {
     fields,
     decode(raw, source) {
@@ -103,7 +89,7 @@ export function defineDatabag<const F extends DatabagFields>(fields: F): Databag
       for (const [name, field] of entries) {
         const text = raw[field.key];
         if (text === undefined) continue;
-        const result = decodeOne(field, text);
+        const result = decodeJsonWith(text, field.schema);
         if (result.ok) {
           values[name] = result.value;
         } else {
@@ -114,7 +100,7 @@ export function defineDatabag<const F extends DatabagFields>(fields: F): Databag
       return { values: values as DatabagView<F>, problems, invalid };
     },
     encodeValue(name, value) {
-      return encodeValue(fields[name] as DatabagField<unknown>, value);
+      return encodePythonJson(encodedJson(fields[name] as DatabagField<unknown>, value));
     },
     planWrite(current, update) {
       const changes: DatabagChanges = {};
@@ -126,12 +112,12 @@ export function defineDatabag<const F extends DatabagFields>(fields: F): Databag
           if (stored !== undefined) changes[field.key] = null;
           continue;
         }
-        const text = encodeValue(field, wanted);
+        const wantedJson = encodedJson(field, wanted);
         if (stored !== undefined) {
-          const existing = decodeOne(field, stored);
-          if (existing.ok && jsonEqual(encodedJson(field, existing.value), encodedJson(field, wanted))) continue;
+          const existing = decodeJsonWith(stored, field.schema);
+          if (existing.ok && jsonEqual(encodedJson(field, existing.value), wantedJson)) continue;
         }
-        changes[field.key] = text;
+        changes[field.key] = encodePythonJson(wantedJson);
       }
       return changes;
     },

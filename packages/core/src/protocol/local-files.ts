@@ -1,24 +1,18 @@
 import * as z from "zod/mini";
 import { LocalStateInvalid } from "../errors.js";
-import { englishIssues } from "../validation.js";
 import { charmCodeRefreshSchema, type CharmCodeRefresh } from "./databags.js";
+import { decodeJsonWith } from "./decode-json.js";
 import { LocalFile, localStatePath } from "./names.js";
-import { decodeJson, encodePythonJson, type JsonValue } from "./python-json.js";
+import { encodePythonJson, type JsonValue } from "./python-json.js";
 
 // The Python library pretty-prints its JSON state files with a 4-space indent and no trailing
 // newline; matching it keeps the files identical whichever library wrote them last.
 const FILE_INDENT = 4;
 
 function decodeFile<T>(text: string, schema: z.core.$ZodType<T, JsonValue>, path: string, expected: string): T {
-  let json: JsonValue;
-  try {
-    json = decodeJson(text);
-  } catch (cause) {
-    throw new LocalStateInvalid(path, expected, { cause });
-  }
-  const parsed = z.safeDecode(schema, json, englishIssues);
-  if (!parsed.success) throw new LocalStateInvalid(path, expected, { cause: parsed.error });
-  return parsed.data;
+  const result = decodeJsonWith(text, schema);
+  if (!result.ok) throw new LocalStateInvalid(path, expected, { cause: result.cause });
+  return result.value;
 }
 
 const podUidListSchema = z.array(z.string());
