@@ -158,19 +158,18 @@ const snapSchema = z.object(
   { error: "must be a table with name and [snap.revisions]" },
 );
 
+// Parsed once, in the transform: this file is read on every event.
 const charmVersionSchema = z.pipe(
-  nonEmptyString('it holds the charm version ("<track>/<major>.<minor>.<patch>") written at build time from the git tag').check(
-    z.superRefine((text, context) => {
-      try {
-        new CharmVersion(text);
-      } catch (error) {
-        if (!(error instanceof InvalidCharmVersion)) throw error;
-        context.addIssue({ code: "custom", message: error.message });
-      }
-    }),
-  ),
-  // Only reached for text the check above accepted, so this cannot throw.
-  z.transform((text) => new CharmVersion(text)),
+  nonEmptyString('it holds the charm version ("<track>/<major>.<minor>.<patch>") written at build time from the git tag'),
+  z.transform((text, context) => {
+    try {
+      return new CharmVersion(text);
+    } catch (error) {
+      if (!(error instanceof InvalidCharmVersion)) throw error;
+      context.issues.push({ code: "custom", message: error.message, input: text });
+      return z.NEVER;
+    }
+  }),
 );
 
 /**
