@@ -32,6 +32,7 @@ import {
   type CompatibilityInput,
   type CompatibilityResult,
   type Common,
+  type DatabagChanges,
   type DatabagUpdate,
   type DatabagView,
   type DecodedDatabag,
@@ -907,15 +908,12 @@ export class Kubernetes implements Common {
   }
 
   #appRawWithPending(): Record<string, string> {
-    const update = this.#pendingUpdate(this.#appTouched, this.#app) as DatabagUpdate<AppFields>;
-    const changes = appDatabag.planWrite(this.#appRaw, update);
-    return applyChanges(this.#appRaw, changes);
+    return applyChanges(this.#appRaw, this.#pendingAppChanges());
   }
 
-  #pendingUpdate(touched: ReadonlySet<string>, view: Record<string, unknown>): Record<string, unknown> {
-    const update: Record<string, unknown> = {};
-    for (const name of touched) update[name] = view[name] === undefined ? REMOVE : view[name];
-    return update;
+  /** The app databag keys this event's view differs on from what Juju stores (only keys whose decoded value changed). */
+  #pendingAppChanges(): DatabagChanges {
+    return appDatabag.planWrite(this.#appRaw, pendingUpdate(this.#appTouched, this.#app) as DatabagUpdate<AppFields>);
   }
 
   /** Writes this event's databag changes; only keys whose decoded value changed are sent. */
@@ -923,14 +921,14 @@ export class Kubernetes implements Common {
     const relation = this.#relationId;
     if (relation === undefined) return;
     const { tools } = this.#run;
-    const ownChanges = kubernetesUnitDatabag.planWrite(this.#ownRaw, this.#pendingUpdate(this.#ownTouched, this.#own) as DatabagUpdate<KubernetesUnitFields>);
+    const ownChanges = kubernetesUnitDatabag.planWrite(this.#ownRaw, pendingUpdate(this.#ownTouched, this.#own) as DatabagUpdate<KubernetesUnitFields>);
     if (Object.keys(ownChanges).length > 0) {
       await tools.relationSet(relation, ownChanges);
       this.#ownRaw = applyChanges(this.#ownRaw, ownChanges);
     }
     this.#ownTouched.clear();
     if (this.#isLeader) {
-      const appChanges = appDatabag.planWrite(this.#appRaw, this.#pendingUpdate(this.#appTouched, this.#app) as DatabagUpdate<AppFields>);
+      const appChanges = this.#pendingAppChanges();
       if (Object.keys(appChanges).length > 0) {
         await tools.relationSet(relation, appChanges, { app: true });
         this.#appRaw = applyChanges(this.#appRaw, appChanges);
@@ -994,6 +992,13 @@ function unitsFromPods(pods: readonly PodState[], appName: string): PodUnit[] {
     units.push({ number, unitName: `${appName}/${number}`, uid: pod.uid, revision: pod.controllerRevision, pod });
   }
   return units.sort((left, right) => right.number - left.number);
+}
+
+/** The update that turns the stored databag into `view` on the `touched` keys: a key gone from the view is removed. */
+function pendingUpdate(touched: ReadonlySet<string>, view: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const update: Record<string, unknown> = {};
+  for (const name of touched) update[name] = view[name] === undefined ? REMOVE : view[name];
+  return update;
 }
 
 function applyChanges(raw: Readonly<Record<string, string>>, changes: Readonly<Record<string, string | null>>): Record<string, string> {
