@@ -1,8 +1,7 @@
 import { OriginalVersionsInvalid } from "../errors.js";
 import { CharmVersion, InvalidCharmVersion } from "../versions/charmVersion.js";
 import type { DatabagUpdate, DecodedDatabag } from "./databag.js";
-import type { AppFields } from "./databags.js";
-import { AppKey } from "./names.js";
+import { appDatabag, type AppFields } from "./databags.js";
 
 /** Fields every set of original versions has, whatever the workload matched. */
 interface OriginalVersionsBase {
@@ -50,15 +49,16 @@ export function charmVersionTextProblem(text: string): string | undefined {
 export function readOriginalVersions(app: DecodedDatabag<AppFields>): OriginalVersions {
   const problems: string[] = [];
   const { values, invalid } = app;
-  const need = <K extends keyof AppFields>(name: K, key: string): void => {
+  const need = (name: keyof AppFields): void => {
+    const { key } = appDatabag.fields[name];
     if (invalid.has(name)) problems.push(`"${key}" holds an invalid value`);
     else if (values[name] === undefined) problems.push(`"${key}" is missing`);
   };
-  need("originalWorkloadVersion", AppKey.originalWorkloadVersion);
-  need("originalWorkloadContainerVersion", AppKey.originalWorkloadContainerVersion);
-  need("originalWorkloadMatchedPin", AppKey.originalInstalledWorkloadContainerMatchedPinnedContainer);
-  need("originalCharmVersion", AppKey.originalCharmVersion);
-  need("originalCharmRevision", AppKey.originalCharmRevision);
+  need("originalWorkloadVersion");
+  need("originalWorkloadContainerVersion");
+  need("originalWorkloadMatchedPin");
+  need("originalCharmVersion");
+  need("originalCharmRevision");
 
   const {
     originalWorkloadVersion: workloadVersion,
@@ -70,7 +70,7 @@ export function readOriginalVersions(app: DecodedDatabag<AppFields>): OriginalVe
 
   if (charmVersion !== undefined) {
     const problem = charmVersionTextProblem(charmVersion);
-    if (problem !== undefined) problems.push(`"${AppKey.originalCharmVersion}": ${problem}`);
+    if (problem !== undefined) problems.push(`"${appDatabag.fields.originalCharmVersion.key}": ${problem}`);
   }
   if (workloadMatchedPin === true && workloadVersion === null) {
     problems.push("the original workload matched its pin but has no workload version");
