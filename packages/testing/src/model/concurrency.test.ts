@@ -1,18 +1,10 @@
 import type { CharmHandler } from "@refresh/juju";
-import { afterEach, describe, expect, it } from "vitest";
-import { charm, simulator } from "./fixtures.test-helpers.js";
+import { describe, expect, it } from "vitest";
+import { charm, simulatorsDisposedAfterEach } from "./fixtures.test-helpers.js";
 import type { Simulator } from "./simulator.js";
 
 const RELATION = "refresh-v-three:0";
-const sims: Simulator[] = [];
-async function make(...args: Parameters<typeof simulator>): Promise<Simulator> {
-  const sim = await simulator(...args);
-  sims.push(sim);
-  return sim;
-}
-afterEach(async () => {
-  await Promise.all(sims.splice(0).map((sim) => sim.dispose()));
-});
+const make = simulatorsDisposedAfterEach();
 
 /** Reads every peer's databag, the config and leadership at once, then records what it saw. */
 const concurrentReader: CharmHandler = async ({ context, tools }) => {

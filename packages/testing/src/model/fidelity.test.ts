@@ -1,20 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CharmHandler } from "@refresh/juju";
-import { afterEach, describe, expect, it } from "vitest";
-import { CHARM_FILES, charm, idle, simulator } from "./fixtures.test-helpers.js";
+import { describe, expect, it } from "vitest";
+import { CHARM_FILES, charm, idle, simulatorsDisposedAfterEach } from "./fixtures.test-helpers.js";
 import { runEvent } from "./run-event.js";
-import type { Simulator } from "./simulator.js";
 
-const sims: Simulator[] = [];
-async function make(...args: Parameters<typeof simulator>): Promise<Simulator> {
-  const sim = await simulator(...args);
-  sims.push(sim);
-  return sim;
-}
-afterEach(async () => {
-  await Promise.all(sims.splice(0).map((sim) => sim.dispose()));
-});
+const make = simulatorsDisposedAfterEach();
 
 const WITH_RESOURCE = {
   ...CHARM_FILES,

@@ -1,4 +1,5 @@
 import type { CharmHandler } from "@refresh/juju";
+import { afterEach } from "vitest";
 import type { CharmRevision } from "./charm.js";
 import type { SimulatorOptions } from "./simulator.js";
 import type { Simulator } from "./simulator.js";
@@ -45,4 +46,21 @@ export const idle: CharmHandler = async () => {};
 /** Creates a simulator in a temp dir; the caller disposes it. */
 export async function simulator(options: Partial<SimulatorOptions> & Pick<SimulatorOptions, "charms">): Promise<Simulator> {
   return createSimulator({ substrate: "kubernetes", seed: 7, ...options });
+}
+
+/**
+ * The simulator factory of one test file: every simulator it creates is disposed after each
+ * test, pass or fail, so no temp directory or server outlives the test that made it.
+ * Call it once at the top level of the file.
+ */
+export function simulatorsDisposedAfterEach(): typeof simulator {
+  const created: Simulator[] = [];
+  afterEach(async () => {
+    await Promise.all(created.splice(0).map((sim) => sim.dispose()));
+  });
+  return async (options) => {
+    const sim = await simulator(options);
+    created.push(sim);
+    return sim;
+  };
 }

@@ -1,20 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CharmHandler } from "@refresh/juju";
-import { afterEach, describe, expect, it } from "vitest";
-import { charm, idle, simulator } from "./fixtures.test-helpers.js";
+import { describe, expect, it } from "vitest";
+import { charm, idle, simulatorsDisposedAfterEach } from "./fixtures.test-helpers.js";
 import type { Simulator } from "./simulator.js";
 
 const RELATION = "refresh-v-three:0";
-const sims: Simulator[] = [];
-async function make(...args: Parameters<typeof simulator>): Promise<Simulator> {
-  const sim = await simulator(...args);
-  sims.push(sim);
-  return sim;
-}
-afterEach(async () => {
-  await Promise.all(sims.splice(0).map((sim) => sim.dispose()));
-});
+const make = simulatorsDisposedAfterEach();
 
 describe("deploy", () => {
   it("runs install, relation-created, leader hook, config-changed, start, then peer joined/changed", async () => {
