@@ -159,10 +159,8 @@ function required(env: Readonly<Record<string, string | undefined>>, name: strin
 }
 
 function matching(env: Readonly<Record<string, string | undefined>>, name: string, pattern: RegExp, expected: string): string {
-  const value = required(env, name);
-  if (!pattern.test(value)) {
-    throw new InvalidHookEnvironment(name, `is ${JSON.stringify(value)}, expected ${expected}`);
-  }
+  const value = optionalMatching(env, name, pattern, expected);
+  if (value === undefined) throw new InvalidHookEnvironment(name, "is not set");
   return value;
 }
 
