@@ -27,6 +27,7 @@ export type RelationId = string;
 /** Whose databag a relation read or write addresses. */
 export type DatabagOwner = { readonly unit: string } | { readonly app: string };
 
+/** A status as `status-get` reports it (the message is empty when none was set). */
 export interface StatusValue {
   readonly status: ReportedStatus;
   readonly message: string;
@@ -40,6 +41,7 @@ export interface GoalState {
   readonly relations: Readonly<Record<string, Readonly<Record<string, { readonly status: string; readonly since?: string }>>>>;
 }
 
+/** The hook tools the refresh uses, one method each; see the top of this file for the two implementations. */
 export interface HookTools {
   /** `relation-ids <endpoint>`: the relations of this endpoint this unit is in, sorted. */
   relationIds(endpoint: string): Promise<RelationId[]>;
