@@ -35,6 +35,12 @@ export function splitCharmcraftYaml(text: string, source = "charmcraft.yaml"): C
 }
 
 /**
+ * Where `dispatch` points V8's compile cache, relative to the charm directory. Written when
+ * the charm runs, so packing leaves it out.
+ */
+export const NODE_COMPILE_CACHE_DIR = ".node-compile-cache";
+
+/**
  * The `dispatch` Juju runs for every event. It prefers the Node runtime packed with the
  * charm (neither machine units nor charm containers have one) and falls back to `node` on
  * PATH, which is what the simulator provides.
@@ -45,7 +51,7 @@ JUJU_DISPATCH_PATH="\${JUJU_DISPATCH_PATH:-$0}"
 export JUJU_DISPATCH_PATH
 charm_dir=$(dirname "$0")
 # Every event starts Node afresh; V8's compile cache skips re-parsing the bundle each time.
-NODE_COMPILE_CACHE="\${NODE_COMPILE_CACHE:-$charm_dir/.node-compile-cache}"
+NODE_COMPILE_CACHE="\${NODE_COMPILE_CACHE:-$charm_dir/${NODE_COMPILE_CACHE_DIR}}"
 export NODE_COMPILE_CACHE
 if [ -x "$charm_dir/bin/node" ]; then
   exec "$charm_dir/bin/node" "$charm_dir/dist/charm.mjs"

@@ -3,7 +3,7 @@ import { dirname, join, relative } from "node:path";
 import { zipSync, type Zippable } from "fflate";
 import { charmVersionFromGit, describeRepository, setCharmVersion } from "./charm-version.ts";
 import { CharmBuildError } from "./errors.ts";
-import { DISPATCH_SCRIPT, splitCharmcraftYaml } from "./layout.ts";
+import { DISPATCH_SCRIPT, NODE_COMPILE_CACHE_DIR, splitCharmcraftYaml } from "./layout.ts";
 import { fetchNodeRuntime } from "./node-runtime.ts";
 
 /** How to build one charm directory from a charm's source tree. */
@@ -70,7 +70,7 @@ export async function bundle(entry: string, outfile: string): Promise<void> {
 }
 
 /** What a charm writes into its own directory when it runs; never part of a package. */
-const RUNTIME_ENTRIES = new Set([".node-compile-cache", ".charm_refresh_v3", ".refresh_cache"]);
+const RUNTIME_ENTRIES = new Set([NODE_COMPILE_CACHE_DIR, ".charm_refresh_v3", ".refresh_cache"]);
 
 /** The fixed timestamp of every zip entry, so the same charm packs to the same bytes. */
 const ZIP_TIME = new Date("1980-01-02T00:00:00Z");
