@@ -894,7 +894,6 @@ export class Kubernetes implements Common {
   #addToOwnList(name: "refreshStartedForRevisions" | "tearingDownPodUids", value: string): void {
     const list = this.#own[name] ?? [];
     if (!list.includes(value)) this.#setOwn(name, [...list, value]);
-    else if (this.#own[name] === undefined) this.#setOwn(name, list);
   }
 
   #setApp<K extends keyof AppFields>(name: K, value: Exclude<AppView[K], undefined>): void {
