@@ -4,8 +4,9 @@ import { join } from "node:path";
 import { createWorld, type Simulator, type World, type WorldOptions } from "@refresh/testing";
 import { parse as parseToml } from "smol-toml";
 import { parse as parseYaml } from "yaml";
+import { z } from "zod";
 import type { BuiltRevision, CharmApp } from "./charm-app.js";
-import { RefreshSimError } from "./errors.js";
+import { RefreshSimError, formatIssuePath } from "./errors.js";
 import { createRunInvariants, readRunningVersion, type RunInvariants } from "./invariants.js";
 import type { Step } from "./scenario.js";
 
@@ -279,10 +280,18 @@ export class SimWorld {
   }
 }
 
+/** The part of metadata.yaml the Kubernetes world reads; other keys are the charm's business. */
+const containersSchema = z.looseObject({ containers: z.record(z.string(), z.looseObject({ resource: z.string().optional() })).optional() }).nullable();
+
 /** The Kubernetes world's workload container: the one container of metadata.yaml with an OCI resource. */
 async function workloadContainer(revision: BuiltRevision): Promise<string> {
-  const metadata = parseYaml(await readFile(join(revision.charmDir, "metadata.yaml"), "utf8")) as { containers?: Record<string, { resource?: string }> } | null;
-  const names = Object.entries(metadata?.containers ?? {})
+  const parsed = containersSchema.safeParse(parseYaml(await readFile(join(revision.charmDir, "metadata.yaml"), "utf8")));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue === undefined ? "" : ` at ${formatIssuePath(issue.path)}: ${issue.message}`;
+    throw new RefreshSimError("UNSUPPORTED_CHARM", `metadata.yaml of revision ${revision.revision} is malformed${where}; each container must be a mapping and its resource a string`, 2);
+  }
+  const names = Object.entries(parsed.data?.containers ?? {})
     .filter(([, container]) => container.resource !== undefined)
     .map(([name]) => name);
   const [name] = names;
