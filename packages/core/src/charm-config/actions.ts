@@ -180,14 +180,10 @@ function parseWith<T>(action: RefreshActionName, schema: z.core.$ZodType<T>, raw
   if (issue === undefined) throw new InvalidActionParameters(action, undefined, "the parameters are invalid");
   if (issue.code === "unrecognized_keys") {
     const [parameter] = issue.keys;
-    return raiseFor(action, parameter, "is not a parameter of this action");
+    throw new InvalidActionParameters(action, parameter, "is not a parameter of this action");
   }
   const parameter = typeof issue.path[0] === "string" ? issue.path[0] : undefined;
-  return raiseFor(action, parameter, issue.code === "invalid_type" ? `must be ${issue.expected}` : issue.message);
-}
-
-function raiseFor(action: RefreshActionName, parameter: string | undefined, problem: string): never {
-  throw new InvalidActionParameters(action, parameter, problem);
+  throw new InvalidActionParameters(action, parameter, issue.code === "invalid_type" ? `must be ${issue.expected}` : issue.message);
 }
 
 /** Checks the `pre-refresh-check` parameters (from `action-get`); throws {@link InvalidActionParameters}. */
