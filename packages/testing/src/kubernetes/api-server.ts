@@ -13,6 +13,7 @@ import { controllerRevisionJson, listJson, podJson, podLabels, statefulSetJson, 
 import type { KubernetesObject, StatusDetails } from "./objects.js";
 import { applyJsonPatch, applyMergePatch, changedPaths, PatchRejected, strategicDirectives } from "./patch.js";
 import { generateTestCertificates } from "./tls.js";
+import { readBody, sendJson } from "../json-http.js";
 import type { TestCertificates } from "./tls.js";
 
 /** Which requests a fault applies to: all, or those whose method and path match. */
@@ -381,7 +382,7 @@ export class FakeKubernetesApiServer {
       if (app === undefined) throw new ApiError(401, "Unauthorized", "Unauthorized");
       if (this.gate !== undefined) await this.gate({ method, path, app, token: bearerToken(request) });
       const { status, payload } = this.route(method, url, body, request.headers["content-type"] ?? "", app);
-      send(response, status, payload);
+      sendJson(response, status, payload);
       record(status);
     } catch (error) {
       const failure =
@@ -390,7 +391,7 @@ export class FakeKubernetesApiServer {
           : error instanceof FakeClusterError
             ? new ApiError(422, "Invalid", error.message)
             : new ApiError(500, "InternalError", `fake API server bug: ${String(error)}`);
-      send(response, failure.code, statusJson(failure.code, failure.reason, failure.message, failure.details));
+      sendJson(response, failure.code, statusJson(failure.code, failure.reason, failure.message, failure.details));
       record(failure.code);
     }
   }
@@ -678,19 +679,6 @@ function selects(requirements: Requirement[], labels: Record<string, string>): b
     }
     return false;
   });
-}
-
-function send(response: ServerResponse, status: number, payload: KubernetesObject): void {
-  if (response.destroyed) return;
-  const body = JSON.stringify(payload);
-  response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
-  response.end(body);
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 function bearerToken(request: IncomingMessage): string | undefined {

@@ -4,6 +4,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
+import { readBody, sendJson } from "../json-http.js";
 
 /** One revision of a snap the fake store can install. */
 export interface StoreRevision {
@@ -346,12 +347,12 @@ export class FakeSnapd {
       if (this.gate !== undefined) await this.gate({ method, path: url.pathname });
       const result = this.route(method, url, body);
       status = result.statusCode;
-      send(response, result.statusCode, result.payload);
+      sendJson(response, result.statusCode, result.payload);
     } catch (error) {
       const failure =
         error instanceof SnapdHttpError ? error : new SnapdHttpError(500, `fake snapd internal error: ${String(error)}`, undefined);
       status = failure.statusCode;
-      send(response, failure.statusCode, errorPayload(failure));
+      sendJson(response, failure.statusCode, errorPayload(failure));
     } finally {
       this.log.push({ method, path: url.pathname, query: url.search, status });
     }
@@ -648,14 +649,3 @@ function errorPayload(error: SnapdHttpError): unknown {
   };
 }
 
-function send(response: ServerResponse, statusCode: number, payload: unknown): void {
-  const body = JSON.stringify(payload);
-  response.writeHead(statusCode, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
-  response.end(body);
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
-}
