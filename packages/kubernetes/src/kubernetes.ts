@@ -302,7 +302,7 @@ export class Kubernetes implements Common {
         return {
           name: unit.unitName,
           charmRevision: self ? this.#rawCharmRevision : undefined,
-          workloadVersion: self && this.#installedDigest === this.#pin.digest ? this.#pinnedWorkloadVersion : undefined,
+          workloadVersion: self ? this.#installedWorkloadVersion() : undefined,
           upToDate: unit.revision === this.#appRevision,
           healthy: this.#databagOf(unit).nextUnitAllowedForRevision === unit.revision,
         };
@@ -469,7 +469,7 @@ export class Kubernetes implements Common {
     this.#installedImageName = image.imageName ?? this.#pin.imageName;
 
     if (self.revision === this.#appRevision && this.#installedDigest !== undefined) {
-      await tools.applicationVersionSet(this.#installedDigest === this.#pin.digest ? this.#pinnedWorkloadVersion : "");
+      await tools.applicationVersionSet(this.#installedWorkloadVersion() ?? "");
     }
 
     const views = this.#unitViews();
@@ -599,19 +599,17 @@ export class Kubernetes implements Common {
     }
     const originals = this.#originals as OriginalVersions;
     const revision = this.#self.revision;
+    const from = describeVersions(originals.workloadMatchedPin ? originals.workloadVersion : undefined, originals.workloadContainerVersion, originals.charmRevision, originals.charmVersion, this.#charm.workloadName);
     if (!this.#refreshStarted() && this.#runsOriginalVersions()) {
-      log.info(
-        `Rollback detected: automatic checks skipped and refresh started for revision ${revision}, back to ${describeVersions(originals.workloadMatchedPin ? originals.workloadVersion : undefined, originals.workloadContainerVersion, originals.charmRevision, originals.charmVersion, this.#charm.workloadName)}`,
-      );
+      log.info(`Rollback detected: automatic checks skipped and refresh started for revision ${revision}, back to ${from}`);
       await this.#markStarted();
     }
     if (this.#refreshStarted()) {
       await force?.action.fail(`Unit ${highest.number} already refreshed`);
       return;
     }
-    const from = describeVersions(originals.workloadMatchedPin ? originals.workloadVersion : undefined, originals.workloadContainerVersion, originals.charmRevision, originals.charmVersion, this.#charm.workloadName);
     const to = describeVersions(
-      this.#installedDigest === this.#pin.digest ? this.#pinnedWorkloadVersion : undefined,
+      this.#installedWorkloadVersion(),
       this.#installedDigest ?? "unknown image",
       this.#rawCharmRevision,
       this.#charmVersion.toString(),
@@ -820,6 +818,11 @@ export class Kubernetes implements Common {
 
   #refreshStarted(): boolean {
     return this.#inProgress && this.#startedRevisions().has(this.#appRevision);
+  }
+
+  /** The workload version this unit runs, known only when its image is the one the charm pins. */
+  #installedWorkloadVersion(): string | undefined {
+    return this.#installedDigest === this.#pin.digest ? this.#pinnedWorkloadVersion : undefined;
   }
 
   #runsOriginalVersions(): boolean {
