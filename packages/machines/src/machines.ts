@@ -191,6 +191,15 @@ function describeCharm(rawCharmRevision: string, charmVersion: CharmVersion | st
   return revision === undefined ? `charm ${charmVersion}` : `charm revision ${revision} (${charmVersion})`;
 }
 
+function describeSnap(workloadName: string, workloadVersion: string, snapRevision: string): string {
+  return `${workloadName} ${workloadVersion} (snap revision ${snapRevision})`;
+}
+
+/** Workload, snap and charm of one set of versions, as every log line about a refresh names them. */
+function describeVersions(workloadName: string, versions: OriginalVersions): string {
+  return `${describeSnap(workloadName, versions.workloadVersion, versions.snapRevision)} and ${describeCharm(versions.charmRevision, versions.charmVersion)}`;
+}
+
 /**
  * The machines substrate: gates which unit may refresh its workload snap, and when. Create
  * it once per event with {@link Machines.create}, as early as possible; all the refresh work
@@ -488,7 +497,7 @@ export class Machines implements Common {
       this.#adoptedOrder = peer.published.refreshOrder === undefined ? undefined : [...peer.published.refreshOrder];
       if (verdict === "UNKNOWN") return name;
       this.#run.log.info(
-        `Unit ${name} says the refresh to ${this.#charm.workloadName} ${this.#pinned.workloadVersion} (snap revision ${this.#pinned.snapRevision}) and ${describeCharm(this.#rawCharmRevision, this.#pinned.charmVersion)} has started`,
+        `Unit ${name} says the refresh to ${this.#describeNewVersions()} has started`,
       );
       this.#markRefreshStarted(this.#adoptedOrder);
       return undefined;
@@ -643,7 +652,7 @@ export class Machines implements Common {
       return undefined;
     }
     const original = await this.#originalVersions();
-    const to = `${this.#charm.workloadName} ${this.#pinned.workloadVersion} (snap revision ${this.#pinned.snapRevision}) and ${describeCharm(this.#rawCharmRevision, this.#pinned.charmVersion)}`;
+    const to = this.#describeNewVersions();
     if (!this.#refreshStarted && this.#isRollback(original)) {
       log.info(`Rollback detected: skipping the automatic checks; refresh started; rolling back to ${to}`);
       this.#startWithOrder();
@@ -652,7 +661,7 @@ export class Machines implements Common {
       if (force !== undefined) await tools.actionFail(`The refresh has already started on unit ${unitNumber(self)}; nothing to force`);
       return undefined;
     }
-    const from = `${this.#charm.workloadName} ${original.workloadVersion} (snap revision ${original.snapRevision}) and ${describeCharm(original.charmRevision, original.charmVersion)}`;
+    const from = describeVersions(this.#charm.workloadName, original);
     const skipped = force === undefined ? "" : ` (forced with ${Object.entries(force).filter(([, value]) => value === false).map(([key]) => `${key}=false`).join(", ")})`;
     log.info(`Attempting to start the refresh from ${from} to ${to}${skipped}`);
     if (force !== undefined) {
@@ -697,6 +706,16 @@ export class Machines implements Common {
     return force;
   }
 
+  /** The versions this unit's charm code pins, described as in the log lines. */
+  #describeNewVersions(): string {
+    return describeVersions(this.#charm.workloadName, {
+      workloadVersion: this.#pinned.workloadVersion,
+      snapRevision: this.#pinned.snapRevision,
+      charmVersion: this.#pinned.charmVersion,
+      charmRevision: this.#rawCharmRevision,
+    });
+  }
+
   #startWithOrder(): void {
     this.#markRefreshStarted(this.#charm.refreshOrder === undefined ? undefined : this.#order);
   }
@@ -734,7 +753,7 @@ export class Machines implements Common {
     const installed = await this.#snapd.installedRevision(this.#pinned.snapName);
     const workloadVersion = this.#local.readWorkloadVersion();
     const fromText = installed === null ? "no snap" : `${workloadVersion === undefined ? "" : `${this.#charm.workloadName} ${workloadVersion} `}(snap revision ${installed})`;
-    const change = `${fromText} to ${this.#charm.workloadName} ${this.#pinned.workloadVersion} (snap revision ${this.#pinned.snapRevision})`;
+    const change = `${fromText} to ${describeSnap(this.#charm.workloadName, this.#pinned.workloadVersion, this.#pinned.snapRevision)}`;
     const number = unitNumber(self);
 
     if (resume !== undefined && !resume["check-health-of-refreshed-units"]) {
@@ -893,7 +912,7 @@ export class Machines implements Common {
       else current[key] = text;
     }
     this.#run.log.info(
-      `Saved the versions for the next refresh: ${this.#charm.workloadName} ${this.#pinned.workloadVersion} (snap revision ${this.#pinned.snapRevision}) and ${describeCharm(this.#rawCharmRevision, this.#pinned.charmVersion)}`,
+      `Saved the versions for the next refresh: ${this.#describeNewVersions()}`,
     );
   }
 
