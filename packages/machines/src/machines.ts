@@ -907,10 +907,7 @@ export class Machines implements Common {
     if (Object.keys(changes).length === 0) return;
     // One relation-set per key, as the Python library does, so both leave identical traces.
     for (const [key, text] of Object.entries(changes)) await this.#run.tools.relationSet(relation, { [key]: text }, { app: true });
-    for (const [key, text] of Object.entries(changes)) {
-      if (text === null) delete current[key];
-      else current[key] = text;
-    }
+    applyChanges(current, changes);
     this.#run.log.info(
       `Saved the versions for the next refresh: ${this.#describeNewVersions()}`,
     );
@@ -994,11 +991,8 @@ export class Machines implements Common {
   }
 
   #queueOwn(changes: DatabagChanges): void {
-    for (const [key, text] of Object.entries(changes)) {
-      if (text === null) delete this.#own[key];
-      else this.#own[key] = text;
-      this.#pendingWrites[key] = text;
-    }
+    applyChanges(this.#own, changes);
+    Object.assign(this.#pendingWrites, changes);
   }
 
   async #flush(): Promise<void> {
@@ -1022,6 +1016,14 @@ export class Machines implements Common {
   #isAction(name: string): boolean {
     const event = this.#run.context.event;
     return event.kind === "action" && event.name === name;
+  }
+}
+
+/** Updates `raw` as Juju stores it after a relation-set of `changes` (null removes a key). */
+function applyChanges(raw: Raw, changes: DatabagChanges): void {
+  for (const [key, text] of Object.entries(changes)) {
+    if (text === null) delete raw[key];
+    else raw[key] = text;
   }
 }
 
