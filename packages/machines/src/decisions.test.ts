@@ -7,6 +7,7 @@ import {
   determineInProgress,
   firstUnhealthyBefore,
   freshness,
+  isUpToDate,
   nextUnitToRefresh,
   refreshOrderProblem,
   resumeRequired,
@@ -42,6 +43,18 @@ describe("freshness", () => {
     ["a peer whose latest refresh is our previous one is stale", unit("db/1", { lastRefreshToUpToDateCharmCode: { charmRevision: REV, timeOfRefresh: 100 } }), basis, "FALSE"],
   ])("%s", (_name, peer, freshnessBasis, expected) => {
     expect(freshness(peer, freshnessBasis)).toBe(expected);
+  });
+});
+
+describe("isUpToDate", () => {
+  it.each<[string, PeerUnit, FreshnessBasis, boolean]>([
+    ["a fresh peer on the pin", unit("db/1"), basis, true],
+    ["a fresh peer on another revision", unit("db/1", { installedSnapRevision: "182" }), basis, false],
+    ["a peer without the snap", unit("db/1", { installedSnapRevision: undefined }), basis, false],
+    ["a peer on the pin with a stale databag", unit("db/1", { lastRefreshToUpToDateCharmCode: { charmRevision: REV, timeOfRefresh: 100 } }), basis, false],
+    ["a peer on the pin that a new unit cannot judge yet is trusted", unit("db/1"), { ...basis, secondToLastRefresh: undefined }, true],
+  ])("%s", (_name, peer, freshnessBasis, expected) => {
+    expect(isUpToDate(peer, "183", freshnessBasis)).toBe(expected);
   });
 });
 

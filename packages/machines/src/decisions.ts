@@ -107,9 +107,14 @@ export function refreshOrderProblem(order: readonly string[], units: readonly st
   return missing.length === 0 ? undefined : `it leaves out ${missing.join(", ")}`;
 }
 
+/** Whether `unit` runs `pinnedRevision` by a databag that is not stale: refreshed, as far as this unit can tell. */
+export function isUpToDate(unit: PeerUnit, pinnedRevision: string, basis: FreshnessBasis): boolean {
+  return unit.published.installedSnapRevision === pinnedRevision && isFresh(unit, basis);
+}
+
 /** The first unit in `order` that is not on `pinnedRevision` or whose databag is stale. */
 export function nextUnitToRefresh(order: readonly PeerUnit[], pinnedRevision: string, basis: FreshnessBasis): PeerUnit | undefined {
-  return order.find((unit) => unit.published.installedSnapRevision !== pinnedRevision || !isFresh(unit, basis));
+  return order.find((unit) => !isUpToDate(unit, pinnedRevision, basis));
 }
 
 /**
@@ -117,12 +122,7 @@ export function nextUnitToRefresh(order: readonly PeerUnit[], pinnedRevision: st
  * pinned, fresh databag, next-unit flag set), or undefined when all of them are.
  */
 export function firstUnhealthyBefore(order: readonly PeerUnit[], index: number, pinnedRevision: string, basis: FreshnessBasis): PeerUnit | undefined {
-  return order
-    .slice(0, index)
-    .find(
-      (unit) =>
-        !unit.published.nextUnitAllowedToRefresh || unit.published.installedSnapRevision !== pinnedRevision || !isFresh(unit, basis),
-    );
+  return order.slice(0, index).find((unit) => !unit.published.nextUnitAllowedToRefresh || !isUpToDate(unit, pinnedRevision, basis));
 }
 
 /** Whether the unit at `index` of the order may refresh only after `resume-refresh`. */

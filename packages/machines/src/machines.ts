@@ -46,7 +46,7 @@ import {
   determineInProgress,
   firstUnhealthyBefore,
   freshness,
-  isFresh,
+  isUpToDate,
   nextUnitToRefresh,
   refreshOrderProblem,
   resumeRequired,
@@ -337,7 +337,7 @@ export class Machines implements Common {
         name,
         charmRevision: peer.published.lastRefreshToUpToDateCharmCode?.charmRevision,
         workloadVersion: name === this.#run.context.unitName ? this.#local.readWorkloadVersion() : undefined,
-        upToDate: peer.published.installedSnapRevision === this.#pinned.snapRevision && isFresh(peer, basis),
+        upToDate: isUpToDate(peer, this.#pinned.snapRevision, basis),
         healthy: peer.published.nextUnitAllowedToRefresh,
       };
     });
