@@ -640,7 +640,7 @@ export class Machines implements Common {
         const params = await this.#actionParams(forceParams);
         if (params !== undefined) {
           if (params["check-workload-container"] && params["check-compatibility"] && params["run-pre-refresh-checks"]) {
-            await tools.actionFail("Set at least one of the parameters to false; see `juju show-action <app> force-refresh-start`");
+            await tools.actionFail(`Set at least one of the parameters to false; see \`juju show-action ${context.appName} force-refresh-start\``);
           } else force = params;
         }
       }
