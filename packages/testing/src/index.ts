@@ -1,4 +1,3 @@
-export {};
 export * from "./kubernetes/cluster.js";
 export * from "./kubernetes/api-server.js";
 export * from "./kubernetes/tls.js";
@@ -7,3 +6,5 @@ export * from "./process/index.js";
 export * from "./snapd/snapd.js";
 export * from "./model/index.js";
 export * from "./harness/world.js";
+export * from "./bench/index.js";
+export * from "./errors.js";

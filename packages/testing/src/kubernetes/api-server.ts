@@ -543,18 +543,23 @@ export class FakeKubernetesApiServer {
     try {
       if (kind === "merge") {
         if (typeof patch !== "object" || patch === null || Array.isArray(patch)) {
-          throw new PatchRejected(400, "BadRequest", "a merge patch must be a JSON object");
+          throw new PatchRejected("PATCH_NOT_AN_OBJECT", 400, "BadRequest", "a merge patch must be a JSON object");
         }
         const directives = strategicDirectives(patch);
         if (directives.length > 0) {
-          throw new PatchRejected(422, "Invalid", `the fake API server does not support strategic-merge directives (${directives.join(", ")})`);
+          throw new PatchRejected(
+            "PATCH_UNSUPPORTED_DIRECTIVE",
+            422,
+            "Invalid",
+            `the fake API server does not support strategic-merge directives (${directives.join(", ")}); send the patch without "$" keys`,
+          );
         }
         after = applyMergePatch(before, patch);
       } else {
         after = applyJsonPatch(before, patch);
       }
     } catch (error) {
-      if (error instanceof PatchRejected) throw new ApiError(error.code, error.reason, error.message);
+      if (error instanceof PatchRejected) throw new ApiError(error.status, error.reason, error.message);
       throw error;
     }
     const patched = after as { metadata?: { resourceVersion?: unknown }; spec?: { updateStrategy?: { rollingUpdate?: { partition?: unknown } } } };

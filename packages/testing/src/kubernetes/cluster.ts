@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { TestingError } from "../errors.js";
 
 /** Label Juju puts on every unit pod (and the StatefulSet selector): the application name. */
 export const APP_NAME_LABEL = "app.kubernetes.io/name";
@@ -135,11 +136,34 @@ export interface FakeKubernetesClusterOptions {
   readonly newUid?: () => string;
 }
 
-/** Thrown when a test or the model asks the fake cluster for something that cannot happen. */
-export class FakeClusterError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "FakeClusterError";
+/** The stable codes a {@link FakeClusterError} carries, one per kind of impossible request. */
+export type FakeClusterErrorCode =
+  | "FAKE_CLUSTER_INVALID_NAMESPACE"
+  | "FAKE_CLUSTER_INVALID_APP_NAME"
+  | "FAKE_CLUSTER_APP_ALREADY_DEPLOYED"
+  | "FAKE_CLUSTER_APP_NOT_DEPLOYED"
+  | "FAKE_CLUSTER_UNKNOWN_REVISION"
+  | "FAKE_CLUSTER_FOREIGN_REVISION"
+  | "FAKE_CLUSTER_UNKNOWN_POD"
+  | "FAKE_CLUSTER_UNKNOWN_CONTAINER"
+  | "FAKE_CLUSTER_POD_TERMINATING"
+  | "FAKE_CLUSTER_POD_NOT_TERMINATING"
+  | "FAKE_CLUSTER_REPLACEMENT_OUT_OF_ORDER"
+  | "FAKE_CLUSTER_REMOVAL_OUT_OF_ORDER"
+  | "FAKE_CLUSTER_INVALID_REPLICAS"
+  | "FAKE_CLUSTER_INVALID_PARTITION"
+  | "FAKE_CLUSTER_INVALID_TEMPLATE"
+  | "FAKE_CLUSTER_INTERNAL";
+
+/**
+ * Thrown when a test or the model asks the fake cluster for something that cannot happen.
+ * The fake API server answers it as a 422 `Invalid` Status carrying the same message.
+ */
+export class FakeClusterError extends TestingError {
+  declare readonly code: FakeClusterErrorCode;
+
+  constructor(code: FakeClusterErrorCode, message: string) {
+    super(code, message);
   }
 }
 
@@ -185,7 +209,10 @@ export class FakeKubernetesCluster {
 
   constructor(options: FakeKubernetesClusterOptions) {
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(options.namespace)) {
-      throw new FakeClusterError(`namespace "${options.namespace}" is not a valid Kubernetes name (lower-case letters, digits, "-")`);
+      throw new FakeClusterError(
+        "FAKE_CLUSTER_INVALID_NAMESPACE",
+        `namespace "${options.namespace}" is not a valid Kubernetes name; use lower-case letters, digits and "-", starting and ending with a letter or digit`,
+      );
     }
     this.namespace = options.namespace;
     this.now = options.now ?? (() => new Date());
@@ -203,10 +230,16 @@ export class FakeKubernetesCluster {
    */
   deploy(app: string, options: DeployOptions): { statefulSet: FakeStatefulSet; changes: ClusterChange[] } {
     if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(app)) {
-      throw new FakeClusterError(`application name "${app}" is not a valid Juju application name`);
+      throw new FakeClusterError(
+        "FAKE_CLUSTER_INVALID_APP_NAME",
+        `application name "${app}" is not a valid Juju application name; use a lower-case letter followed by lower-case letters, digits and "-", e.g. "postgresql-k8s"`,
+      );
     }
     if (this.apps.has(app)) {
-      throw new FakeClusterError(`application "${app}" is already deployed in namespace "${this.namespace}"`);
+      throw new FakeClusterError(
+        "FAKE_CLUSTER_APP_ALREADY_DEPLOYED",
+        `application "${app}" is already deployed in namespace "${this.namespace}"; reach it with statefulSet("${app}") or deploy under another name`,
+      );
     }
     const internals: ClusterInternals = {
       namespace: this.namespace,
@@ -236,7 +269,7 @@ export class FakeKubernetesCluster {
   statefulSet(app: string): FakeStatefulSet {
     const found = this.apps.get(app);
     if (found === undefined) {
-      throw new FakeClusterError(`application "${app}" is not deployed in namespace "${this.namespace}"; call deploy() first`);
+      throw new FakeClusterError("FAKE_CLUSTER_APP_NOT_DEPLOYED", `application "${app}" is not deployed in namespace "${this.namespace}"; call deploy() first`);
     }
     return found;
   }
@@ -387,7 +420,12 @@ export class FakeStatefulSet {
   /** The template a revision was made from; throws for an unknown revision name. */
   templateOf(revision: string): PodTemplate {
     const record = this.revisionsByName.get(revision);
-    if (record === undefined) throw new FakeClusterError(`StatefulSet "${this.app}" has no ControllerRevision "${revision}"`);
+    if (record === undefined) {
+      throw new FakeClusterError(
+        "FAKE_CLUSTER_UNKNOWN_REVISION",
+        `StatefulSet "${this.app}" has no ControllerRevision "${revision}"; use a name from revisions(), currentRevision or updateRevision`,
+      );
+    }
     return cloneTemplate(record.template);
   }
 
@@ -484,7 +522,10 @@ export class FakeStatefulSet {
     const pod = this.requirePod(ordinal);
     const changes: ClusterChange[] = [];
     if (pod.deletionTimestamp !== undefined && ready) {
-      throw new FakeClusterError(`pod ${this.podName(ordinal)} is terminating and cannot become Ready`);
+      throw new FakeClusterError(
+        "FAKE_CLUSTER_POD_TERMINATING",
+        `pod ${this.podName(ordinal)} is terminating and cannot become Ready; call finishPodDeletion() first and mark the recreated pod Ready`,
+      );
     }
     if (pod.ready !== ready) {
       pod.ready = ready;
@@ -504,7 +545,7 @@ export class FakeStatefulSet {
   setContainerImageId(ordinal: number, container: string, imageID: string): void {
     const pod = this.requirePod(ordinal);
     if (!pod.containers.some((status) => status.name === container)) {
-      throw new FakeClusterError(`pod ${this.podName(ordinal)} has no container "${container}"`);
+      throw new FakeClusterError("FAKE_CLUSTER_UNKNOWN_CONTAINER", unknownContainerMessage(this.podName(ordinal), container, pod.containers));
     }
     pod.containers = pod.containers.map((status) => (status.name === container ? { ...status, imageID } : status));
     pod.resourceVersion = this.cluster.nextResourceVersion();
@@ -518,10 +559,13 @@ export class FakeStatefulSet {
   restartContainer(ordinal: number, container: string): ClusterChange[] {
     const pod = this.requirePod(ordinal);
     if (!pod.containers.some((status) => status.name === container)) {
-      throw new FakeClusterError(`pod ${this.podName(ordinal)} has no container "${container}"`);
+      throw new FakeClusterError("FAKE_CLUSTER_UNKNOWN_CONTAINER", unknownContainerMessage(this.podName(ordinal), container, pod.containers));
     }
     if (pod.deletionTimestamp !== undefined) {
-      throw new FakeClusterError(`pod ${this.podName(ordinal)} is terminating; its containers are not restarted`);
+      throw new FakeClusterError(
+        "FAKE_CLUSTER_POD_TERMINATING",
+        `pod ${this.podName(ordinal)} is terminating; its containers are not restarted. Call finishPodDeletion() first and restart a container of the recreated pod`,
+      );
     }
     pod.containers = pod.containers.map((status) =>
       status.name === container ? { ...status, restartCount: status.restartCount + 1, ready: false } : status,
@@ -544,7 +588,10 @@ export class FakeStatefulSet {
   startPodDeletion(ordinal: number, reason: PodDeletionReason): ClusterChange[] {
     const pod = this.requirePod(ordinal);
     if (pod.deletionTimestamp !== undefined) {
-      throw new FakeClusterError(`pod ${this.podName(ordinal)} is already terminating`);
+      throw new FakeClusterError(
+        "FAKE_CLUSTER_POD_TERMINATING",
+        `pod ${this.podName(ordinal)} is already terminating; call finishPodDeletion() to complete its deletion`,
+      );
     }
     const changes: ClusterChange[] = [];
     pod.deletionTimestamp = this.cluster.timestamp();
@@ -569,7 +616,7 @@ export class FakeStatefulSet {
   finishPodDeletion(ordinal: number): ClusterChange[] {
     const pod = this.requirePod(ordinal);
     if (pod.deletionTimestamp === undefined) {
-      throw new FakeClusterError(`pod ${this.podName(ordinal)} is not terminating; call startPodDeletion() first`);
+      throw new FakeClusterError("FAKE_CLUSTER_POD_NOT_TERMINATING", `pod ${this.podName(ordinal)} is not terminating; call startPodDeletion() first`);
     }
     const changes: ClusterChange[] = [];
     this.podsByOrdinal.delete(ordinal);
@@ -609,9 +656,10 @@ export class FakeStatefulSet {
     const next = this.nextPodToReplace();
     if (next !== ordinal) {
       throw new FakeClusterError(
+        "FAKE_CLUSTER_REPLACEMENT_OUT_OF_ORDER",
         next === undefined
           ? `the StatefulSet controller would not replace any pod of "${this.app}" now (partition ${this.partitionValue}); check readiness and the partition`
-          : `the StatefulSet controller would replace pod ${this.podName(next)} next, not ${this.podName(ordinal)}`,
+          : `the StatefulSet controller would replace pod ${this.podName(next)} next, not ${this.podName(ordinal)}; replace ${this.podName(next)} first`,
       );
     }
     return this.deletePod(ordinal, "rolling-update");
@@ -669,7 +717,12 @@ export class FakeStatefulSet {
 
   private requirePod(ordinal: number): PodRecord {
     const pod = this.podsByOrdinal.get(ordinal);
-    if (pod === undefined) throw new FakeClusterError(`StatefulSet "${this.app}" has no pod ${this.podName(ordinal)} right now`);
+    if (pod === undefined) {
+      throw new FakeClusterError(
+        "FAKE_CLUSTER_UNKNOWN_POD",
+        `StatefulSet "${this.app}" has no pod ${this.podName(ordinal)} right now; use an ordinal from pods(), or scale() up first`,
+      );
+    }
     return pod;
   }
 
@@ -716,7 +769,9 @@ export class FakeStatefulSet {
   private createPod(ordinal: number, changes: ClusterChange[]): void {
     const revisionName = this.revisionForNewPod(ordinal);
     const revision = this.revisionsByName.get(revisionName);
-    if (revision === undefined) throw new FakeClusterError(`internal: revision ${revisionName} vanished`);
+    if (revision === undefined) {
+      throw new FakeClusterError("FAKE_CLUSTER_INTERNAL", `internal: revision ${revisionName} vanished; this is a bug in @refresh/testing, please report it`);
+    }
     const record: PodRecord = {
       ordinal,
       uid: this.cluster.newUid(),
@@ -779,25 +834,36 @@ function isHealthy(pod: PodRecord): boolean {
   return pod.ready && pod.deletionTimestamp === undefined;
 }
 
+function unknownContainerMessage(pod: string, container: string, containers: readonly { readonly name: string }[]): string {
+  return `pod ${pod} has no container "${container}"; use one of: ${containers.map((status) => `"${status.name}"`).join(", ")}`;
+}
+
 function assertReplicas(replicas: number): void {
   if (!Number.isSafeInteger(replicas) || replicas < 0) {
-    throw new FakeClusterError(`replicas must be a whole number ≥ 0, got ${replicas}`);
+    throw new FakeClusterError("FAKE_CLUSTER_INVALID_REPLICAS", `replicas must be a whole number ≥ 0, got ${replicas}; pass a whole number`);
   }
 }
 
 function assertPartition(partition: number): void {
   if (!Number.isSafeInteger(partition) || partition < 0 || partition > 2 ** 31 - 1) {
-    throw new FakeClusterError(`partition must be a whole number between 0 and 2147483647, got ${partition}`);
+    throw new FakeClusterError(
+      "FAKE_CLUSTER_INVALID_PARTITION",
+      `partition must be a whole number between 0 and 2147483647, got ${partition}; pass a whole number in that range`,
+    );
   }
 }
 
 function assertTemplate(template: PodTemplate): void {
-  if (template.containers.length === 0) throw new FakeClusterError("a pod template needs at least one container");
+  if (template.containers.length === 0) throw new FakeClusterError("FAKE_CLUSTER_INVALID_TEMPLATE", "a pod template needs at least one container; add one to containers");
   const names = new Set<string>();
   for (const container of template.containers) {
-    if (names.has(container.name)) throw new FakeClusterError(`pod template lists container "${container.name}" twice`);
+    if (names.has(container.name)) {
+      throw new FakeClusterError("FAKE_CLUSTER_INVALID_TEMPLATE", `pod template lists container "${container.name}" twice; give each container its own name`);
+    }
     names.add(container.name);
-    if (container.image.trim() === "") throw new FakeClusterError(`container "${container.name}" has an empty image`);
+    if (container.image.trim() === "") {
+      throw new FakeClusterError("FAKE_CLUSTER_INVALID_TEMPLATE", `container "${container.name}" has an empty image; set an image reference such as "postgres:16"`);
+    }
   }
 }
 

@@ -82,7 +82,10 @@ export class ClusterStatefulSetDriver implements StatefulSetDriver {
     const charmRevision = Number(template.annotations?.[CHARM_REVISION]);
     const image = template.containers.find((container) => container.name === this.workloadContainer)?.image;
     if (!Number.isSafeInteger(charmRevision) || image === undefined) {
-      throw new FakeClusterError(`ControllerRevision ${revision} was not made by this driver`);
+      throw new FakeClusterError(
+        "FAKE_CLUSTER_FOREIGN_REVISION",
+        `ControllerRevision ${revision} was not made by this driver; pass a revision returned by this driver's applyTemplate(), currentRevision or updateRevision`,
+      );
     }
     return { charmRevision, image };
   }
@@ -101,12 +104,20 @@ export class ClusterStatefulSetDriver implements StatefulSetDriver {
     if (existing !== undefined && existing.deletionTimestamp !== undefined) this.statefulSet.finishPodDeletion(ordinal);
     if (this.statefulSet.pod(ordinal) === undefined) {
       if (ordinal < this.statefulSet.replicas) {
-        throw new FakeClusterError(`pod ${this.statefulSet.podName(ordinal)} is missing although it is below replicas`);
+        throw new FakeClusterError(
+          "FAKE_CLUSTER_INTERNAL",
+          `pod ${this.statefulSet.podName(ordinal)} is missing although it is below replicas; this is a bug in @refresh/testing, please report it`,
+        );
       }
       this.statefulSet.scale(ordinal + 1);
     }
     const pod = this.statefulSet.pod(ordinal);
-    if (pod === undefined) throw new FakeClusterError(`pod ${this.statefulSet.podName(ordinal)} could not be created`);
+    if (pod === undefined) {
+      throw new FakeClusterError(
+        "FAKE_CLUSTER_INTERNAL",
+        `pod ${this.statefulSet.podName(ordinal)} could not be created; this is a bug in @refresh/testing, please report it`,
+      );
+    }
     return simulated(pod);
   }
 
@@ -125,7 +136,8 @@ export class ClusterStatefulSetDriver implements StatefulSetDriver {
   removePod(ordinal: number): void {
     if (ordinal !== this.statefulSet.replicas - 1) {
       throw new FakeClusterError(
-        `only the highest pod (${this.statefulSet.podName(this.statefulSet.replicas - 1)}) can be removed by scaling down, not ${this.statefulSet.podName(ordinal)}`,
+        "FAKE_CLUSTER_REMOVAL_OUT_OF_ORDER",
+        `only the highest pod (${this.statefulSet.podName(this.statefulSet.replicas - 1)}) can be removed by scaling down, not ${this.statefulSet.podName(ordinal)}; remove pods from the highest ordinal down`,
       );
     }
     this.statefulSet.scale(ordinal);

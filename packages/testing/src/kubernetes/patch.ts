@@ -1,14 +1,32 @@
+import { TestingError } from "../errors.js";
 import { canonicalJson } from "./cluster.js";
 
-/** A patch the fake API server cannot apply; `reason`/`code` become the Status object. */
-export class PatchRejected extends Error {
+/** The stable codes a {@link PatchRejected} carries, one per reason a patch is refused. */
+export type PatchRejectedCode =
+  | "PATCH_NOT_AN_ARRAY"
+  | "PATCH_NOT_AN_OBJECT"
+  | "PATCH_INVALID_OPERATION"
+  | "PATCH_INVALID_PATH"
+  | "PATCH_PATH_MISSING"
+  | "PATCH_TEST_FAILED"
+  | "PATCH_UNSUPPORTED_OPERATION"
+  | "PATCH_UNSUPPORTED_DIRECTIVE";
+
+/**
+ * A patch the fake API server cannot apply; `status`/`reason` and the message become the
+ * Kubernetes Status object the client receives. (`code` is this library's stable code, not
+ * the HTTP status.)
+ */
+export class PatchRejected extends TestingError {
+  declare readonly code: PatchRejectedCode;
+
   constructor(
-    readonly code: 400 | 409 | 422,
+    code: PatchRejectedCode,
+    readonly status: 400 | 409 | 422,
     readonly reason: "BadRequest" | "Conflict" | "Invalid",
     message: string,
   ) {
-    super(message);
-    this.name = "PatchRejected";
+    super(code, message);
   }
 }
 
@@ -46,39 +64,44 @@ function unescapePointer(token: string): string {
  */
 export function applyJsonPatch(target: unknown, operations: unknown): unknown {
   if (!Array.isArray(operations)) {
-    throw new PatchRejected(400, "BadRequest", "a JSON patch must be an array of operations");
+    throw new PatchRejected("PATCH_NOT_AN_ARRAY", 400, "BadRequest", "a JSON patch must be an array of operations");
   }
   let document = structuredClone(target);
   for (const operation of operations) {
     if (!isObject(operation) || typeof operation["op"] !== "string" || typeof operation["path"] !== "string") {
-      throw new PatchRejected(400, "BadRequest", "every JSON patch operation needs string fields \"op\" and \"path\"");
+      throw new PatchRejected("PATCH_INVALID_OPERATION", 400, "BadRequest", "every JSON patch operation needs string fields \"op\" and \"path\"");
     }
     const { op, path } = operation as { op: string; path: string };
-    if (!path.startsWith("/")) throw new PatchRejected(400, "BadRequest", `JSON patch path "${path}" must start with "/"`);
+    if (!path.startsWith("/")) throw new PatchRejected("PATCH_INVALID_PATH", 400, "BadRequest", `JSON patch path "${path}" must start with "/"`);
     const tokens = path.slice(1).split("/").map(unescapePointer);
     const last = tokens.pop() ?? "";
     let parent: unknown = document;
     for (const token of tokens) {
       parent = isObject(parent) ? parent[token] : undefined;
     }
-    if (!isObject(parent)) throw new PatchRejected(422, "Invalid", `JSON patch path "${path}" does not exist`);
+    if (!isObject(parent)) throw new PatchRejected("PATCH_PATH_MISSING", 422, "Invalid", `JSON patch path "${path}" does not exist`);
     switch (op) {
       case "test":
         if (canonicalJson(parent[last]) !== canonicalJson(operation["value"])) {
-          throw new PatchRejected(422, "Invalid", `JSON patch test failed: "${path}" is ${JSON.stringify(parent[last])}, not ${JSON.stringify(operation["value"])}`);
+          throw new PatchRejected("PATCH_TEST_FAILED", 422, "Invalid", `JSON patch test failed: "${path}" is ${JSON.stringify(parent[last])}, not ${JSON.stringify(operation["value"])}`);
         }
         break;
       case "add":
       case "replace":
-        if (op === "replace" && !(last in parent)) throw new PatchRejected(422, "Invalid", `JSON patch cannot replace missing "${path}"`);
+        if (op === "replace" && !(last in parent)) throw new PatchRejected("PATCH_PATH_MISSING", 422, "Invalid", `JSON patch cannot replace missing "${path}"`);
         parent[last] = structuredClone(operation["value"]);
         break;
       case "remove":
-        if (!(last in parent)) throw new PatchRejected(422, "Invalid", `JSON patch cannot remove missing "${path}"`);
+        if (!(last in parent)) throw new PatchRejected("PATCH_PATH_MISSING", 422, "Invalid", `JSON patch cannot remove missing "${path}"`);
         delete parent[last];
         break;
       default:
-        throw new PatchRejected(422, "Invalid", `the fake API server does not support JSON patch operation "${op}"`);
+        throw new PatchRejected(
+          "PATCH_UNSUPPORTED_OPERATION",
+          422,
+          "Invalid",
+          `the fake API server does not support JSON patch operation "${op}"; use test, add, replace or remove`,
+        );
     }
     document = structuredClone(document);
   }

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { TestingError } from "../errors.js";
 
 const run = promisify(execFile);
 
@@ -16,11 +17,32 @@ export interface TestCertificates {
   readonly serverKey: string;
 }
 
-/** The `openssl` command is needed to make certificates and could not be run. */
-export class OpensslUnavailable extends Error {
+/** The `openssl` command is needed to make certificates and could not be run. Code: `OPENSSL_UNAVAILABLE`. */
+export class OpensslUnavailable extends TestingError {
+  declare readonly code: "OPENSSL_UNAVAILABLE";
+
   constructor(cause: unknown) {
-    super("could not run `openssl` to create the fake API server's certificates; install OpenSSL (Debian: apt-get install openssl)", { cause });
-    this.name = "OpensslUnavailable";
+    super(
+      "OPENSSL_UNAVAILABLE",
+      "could not run `openssl` to create the fake API server's certificates; install OpenSSL (Debian: apt-get install openssl)",
+      { cause, resolution: "apt-get install openssl" },
+    );
+  }
+}
+
+/**
+ * `openssl` ran but failed while making the test certificates; the message carries its
+ * stderr. Code: `OPENSSL_FAILED`.
+ */
+export class OpensslFailed extends TestingError {
+  declare readonly code: "OPENSSL_FAILED";
+
+  constructor(subcommand: string, stderr: string, cause: unknown) {
+    super(
+      "OPENSSL_FAILED",
+      `openssl ${subcommand} failed while creating test certificates: ${stderr}; check that the installed OpenSSL supports EC P-256 keys (OpenSSL 1.1.1 or later)`,
+      { cause },
+    );
   }
 }
 
@@ -70,6 +92,6 @@ async function openssl(args: string[]): Promise<void> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new OpensslUnavailable(error);
     const stderr = (error as { stderr?: string }).stderr ?? "";
-    throw new Error(`openssl ${args[0] ?? ""} failed while creating test certificates: ${stderr.trim() || String(error)}`, { cause: error });
+    throw new OpensslFailed(args[0] ?? "", stderr.trim() || String(error), error);
   }
 }

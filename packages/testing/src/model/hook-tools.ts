@@ -52,10 +52,20 @@ export interface HookBuffers {
   readonly actionLogs: string[];
 }
 
-/** Raised by every tool call of a hook the simulator has killed (fault injection or timeout). */
+/**
+ * Raised by every tool call of a hook the simulator has killed (fault injection or timeout).
+ * Code: `HOOK_KILLED`.
+ *
+ * Deliberately not a `RefreshError`: it stands in for a killed process, which nothing can
+ * catch, and charms and the library handle `RefreshError`s (turning them into statuses or
+ * action failures), which would let a charm "survive" its own death in a test.
+ */
 export class HookKilledError extends Error {
+  /** Stable identifier of this error. */
+  readonly code = "HOOK_KILLED";
+
   constructor(readonly reason: string) {
-    super(`the simulator killed this hook: ${reason}`);
+    super(`the simulator killed this hook: ${reason}; let this error propagate, no later hook-tool call of this hook can succeed`);
     this.name = "HookKilledError";
   }
 }

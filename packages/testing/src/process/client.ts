@@ -4,6 +4,7 @@ import { tmpdir, userInfo } from "node:os";
 import { dirname, join } from "node:path";
 import { C_CLIENT_SOURCE, nodeClientSource } from "./client-sources.js";
 import { HOOK_TOOL_NAMES } from "./commands.js";
+import { TestingError } from "../errors.js";
 import { runProcess } from "./spawn.js";
 
 /**
@@ -33,15 +34,25 @@ export interface InstallOptions {
 /** A `PATH` with the usual system directories, for the compiler and for hooks. */
 export const HOOK_SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/**
+ * The stable codes a {@link HookToolClientBuildError} carries: the cache directory is unsafe
+ * or cannot be written, the compiler cannot be run, or it rejected the source.
+ */
+export type HookToolClientBuildErrorCode =
+  | "HOOK_TOOL_CLIENT_CACHE_DIR_UNSAFE"
+  | "HOOK_TOOL_CLIENT_CACHE_DIR_UNWRITABLE"
+  | "HOOK_TOOL_CLIENT_COMPILER_MISSING"
+  | "HOOK_TOOL_CLIENT_BUILD_FAILED";
+
+const NODE_FALLBACK = 'or start the HookToolServer with client: "node" to use the slower Node client';
+
 /** The C client could not be built; the message says why and how to get the Node fallback. */
-export class HookToolClientBuildError extends Error {
-  readonly code = "HOOK_TOOL_CLIENT_BUILD_FAILED";
-  constructor(detail: string) {
-    super(
-      `cannot compile the hook-tool client: ${detail}. Install a C compiler (cc), or start the ` +
-        `HookToolServer with client: "node" to use the slower Node client`,
-    );
-    this.name = "HookToolClientBuildError";
+export class HookToolClientBuildError extends TestingError {
+  declare readonly code: HookToolClientBuildErrorCode;
+
+  /** `detail` says what went wrong, `fix` what to do about it (the Node fallback is always added). */
+  constructor(code: HookToolClientBuildErrorCode, detail: string, fix: string) {
+    super(code, `cannot compile the hook-tool client: ${detail}. ${fix}, ${NODE_FALLBACK}`);
   }
 }
 
@@ -73,7 +84,9 @@ async function requirePrivateDirectory(dir: string): Promise<void> {
   const owner = process.getuid?.();
   if (!info.isDirectory() || (owner !== undefined && info.uid !== owner) || (info.mode & 0o022) !== 0) {
     throw new HookToolClientBuildError(
-      `the cache directory ${dir} is not a directory that only this user can write to; remove it or pass another cacheDir`,
+      "HOOK_TOOL_CLIENT_CACHE_DIR_UNSAFE",
+      `the cache directory ${dir} is not a directory that only this user can write to`,
+      "Remove it or pass another cacheDir",
     );
   }
 }
@@ -90,7 +103,11 @@ export async function compiledHookToolClient(options: { cacheDir?: string | unde
   try {
     await mkdir(cacheDir, { recursive: true, mode: 0o700 });
   } catch (error) {
-    throw new HookToolClientBuildError(`cannot create the cache directory ${cacheDir} (${(error as Error).message})`);
+    throw new HookToolClientBuildError(
+      "HOOK_TOOL_CLIENT_CACHE_DIR_UNWRITABLE",
+      `cannot create the cache directory ${cacheDir} (${(error as Error).message})`,
+      "Pass a cacheDir this user can create",
+    );
   }
   await requirePrivateDirectory(cacheDir);
   if (await exists(binary)) return binary;
@@ -100,7 +117,11 @@ export async function compiledHookToolClient(options: { cacheDir?: string | unde
   try {
     await writeFile(source, C_CLIENT_SOURCE);
   } catch (error) {
-    throw new HookToolClientBuildError(`cannot write to the cache directory ${cacheDir} (${(error as Error).message})`);
+    throw new HookToolClientBuildError(
+      "HOOK_TOOL_CLIENT_CACHE_DIR_UNWRITABLE",
+      `cannot write to the cache directory ${cacheDir} (${(error as Error).message})`,
+      "Free some space or pass another cacheDir",
+    );
   }
   try {
     const outcome = await runProcess({
@@ -110,9 +131,19 @@ export async function compiledHookToolClient(options: { cacheDir?: string | unde
       env: { PATH: HOOK_SYSTEM_PATH, LANG: "C" },
       timeoutMs: 60_000,
     });
-    if (outcome.startError !== undefined) throw new HookToolClientBuildError(`${options.compiler ?? "cc"} could not be run (${outcome.startError.message})`);
+    if (outcome.startError !== undefined) {
+      throw new HookToolClientBuildError(
+        "HOOK_TOOL_CLIENT_COMPILER_MISSING",
+        `${options.compiler ?? "cc"} could not be run (${outcome.startError.message})`,
+        "Install a C compiler (cc)",
+      );
+    }
     if (outcome.exitCode !== 0) {
-      throw new HookToolClientBuildError(`${options.compiler ?? "cc"} failed: ${outcome.stderr.trim() || `exit ${String(outcome.exitCode)}`}`);
+      throw new HookToolClientBuildError(
+        "HOOK_TOOL_CLIENT_BUILD_FAILED",
+        `${options.compiler ?? "cc"} failed: ${outcome.stderr.trim() || `exit ${String(outcome.exitCode)}`}`,
+        "Install a working C compiler (cc)",
+      );
     }
     await rename(partial, binary);
     return binary;

@@ -109,14 +109,14 @@ function resolveRelation(parsed: ParsedCommandLine, scope: HookToolScope): Relat
   const flag = parsed.flags.get("r");
   if (flag === undefined) {
     if (scope.relation !== undefined && scope.relation !== "") return scope.relation;
-    throw new UsageError("no relation id specified");
+    throw new UsageError("HOOK_TOOL_MISSING_ARGUMENT", "no relation id specified");
   }
   const text = String(flag.value);
   const colon = text.lastIndexOf(":");
   const endpoint = colon === -1 ? undefined : text.slice(0, colon);
   const number = text.slice(colon + 1);
   if (!/^\d+$/.test(number)) {
-    throw new UsageError(`invalid value ${JSON.stringify(text)} for flag ${flag.spelled}: invalid relation id`);
+    throw new UsageError("HOOK_TOOL_INVALID_FLAG_VALUE", `invalid value ${JSON.stringify(text)} for flag ${flag.spelled}: invalid relation id`);
   }
   const canonical = String(Number(number));
   const known = scope.relations ?? (scope.relation === undefined ? [] : [scope.relation]);
@@ -125,7 +125,7 @@ function resolveRelation(parsed: ParsedCommandLine, scope: HookToolScope): Relat
   );
   if (match !== undefined) return match;
   if (scope.relations === undefined && endpoint !== undefined && endpoint !== "") return `${endpoint}:${canonical}`;
-  throw new UsageError(`invalid value ${JSON.stringify(text)} for flag ${flag.spelled}: relation not found`);
+  throw new UsageError("HOOK_TOOL_INVALID_FLAG_VALUE", `invalid value ${JSON.stringify(text)} for flag ${flag.spelled}: relation not found`);
 }
 
 /**
@@ -139,9 +139,9 @@ function keyValueArgs(args: readonly string[], empty: EmptyValue): Map<string, s
   const settings = new Map<string, string | null>();
   for (const arg of args) {
     const equals = arg.indexOf("=");
-    if (equals <= 0) throw new UsageError(`expected "key=value", got ${JSON.stringify(arg)}`);
+    if (equals <= 0) throw new UsageError("HOOK_TOOL_INVALID_ARGUMENT", `expected "key=value", got ${JSON.stringify(arg)}`);
     const key = arg.slice(0, equals);
-    if (settings.has(key)) throw new UsageError(`duplicate key specified: ${JSON.stringify(key)}`);
+    if (settings.has(key)) throw new UsageError("HOOK_TOOL_INVALID_ARGUMENT", `duplicate key specified: ${JSON.stringify(key)}`);
     const value = arg.slice(equals + 1);
     settings.set(key, value === "" && empty === "deletes" ? null : value);
   }
@@ -216,14 +216,14 @@ function relationGetOwner(target: string | undefined, app: boolean, scope: HookT
   if (name === undefined) {
     const remoteUnit = scope.remoteUnit === "" ? undefined : scope.remoteUnit;
     name = app ? (scope.remoteApp === "" ? undefined : scope.remoteApp) ?? remoteUnit : remoteUnit;
-    if (name === undefined) throw new UsageError("no unit or application specified");
+    if (name === undefined) throw new UsageError("HOOK_TOOL_MISSING_ARGUMENT", "no unit or application specified");
   }
   if (UNIT_NAME.test(name)) return app ? { app: name.slice(0, name.indexOf("/")) } : { unit: name };
   if (APP_NAME.test(name)) {
-    if (!app) throw new UsageError(`expected unit name, got application name ${JSON.stringify(name)}`);
+    if (!app) throw new UsageError("HOOK_TOOL_INVALID_ARGUMENT", `expected unit name, got application name ${JSON.stringify(name)}`);
     return { app: name };
   }
-  throw new UsageError(`invalid unit or application name ${JSON.stringify(name)}`);
+  throw new UsageError("HOOK_TOOL_INVALID_ARGUMENT", `invalid unit or application name ${JSON.stringify(name)}`);
 }
 
 const handlers: Record<HookToolName, Handler> = {
@@ -233,7 +233,7 @@ const handlers: Record<HookToolName, Handler> = {
     rejectExtraArgs(extra);
     const current = invocation.scope.relation;
     const endpoint = endpointArg ?? (current === undefined || current === "" ? undefined : relationEndpoint(current));
-    if (endpoint === undefined) throw new UsageError("no endpoint name specified");
+    if (endpoint === undefined) throw new UsageError("HOOK_TOOL_MISSING_ARGUMENT", "no endpoint name specified");
     return formatOutput(await invocation.tools.relationIds(endpoint), outputFormat(parsed));
   },
 
@@ -292,9 +292,9 @@ const handlers: Record<HookToolName, Handler> = {
   async "status-set"(invocation) {
     const parsed = parse(invocation, [APPLICATION]);
     const [status, message, ...extra] = parsed.positionals;
-    if (status === undefined) throw new UsageError("invalid args, require <status> [message]");
+    if (status === undefined) throw new UsageError("HOOK_TOOL_MISSING_ARGUMENT", "invalid args, require <status> [message]");
     if (!(SETTABLE_STATUSES as readonly string[]).includes(status)) {
-      throw new UsageError(`invalid status ${JSON.stringify(status)}, expected one of [${SETTABLE_STATUSES.join(" ")}]`);
+      throw new UsageError("HOOK_TOOL_INVALID_ARGUMENT", `invalid status ${JSON.stringify(status)}, expected one of [${SETTABLE_STATUSES.join(" ")}]`);
     }
     rejectExtraArgs(extra);
     await invocation.tools.statusSet(
@@ -329,7 +329,7 @@ const handlers: Record<HookToolName, Handler> = {
   async "application-version-set"(invocation) {
     const parsed = parse(invocation, []);
     const [version, ...extra] = parsed.positionals;
-    if (version === undefined) throw new UsageError("no version specified");
+    if (version === undefined) throw new UsageError("HOOK_TOOL_MISSING_ARGUMENT", "no version specified");
     rejectExtraArgs(extra);
     await invocation.tools.applicationVersionSet(version);
     return "";
@@ -345,22 +345,23 @@ const handlers: Record<HookToolName, Handler> = {
 
   async "action-set"(invocation) {
     const parsed = parse(invocation, []);
-    if (parsed.positionals.length === 0) throw new UsageError("no action results specified");
+    if (parsed.positionals.length === 0) throw new UsageError("HOOK_TOOL_MISSING_ARGUMENT", "no action results specified");
     const results: Record<string, string> = {};
     for (const arg of parsed.positionals) {
       const equals = arg.indexOf("=");
-      if (equals === -1) throw new UsageError(`argument ${JSON.stringify(arg)} must be of the form key...=value`);
+      if (equals === -1) throw new UsageError("HOOK_TOOL_INVALID_ARGUMENT", `argument ${JSON.stringify(arg)} must be of the form key...=value`);
       const key = arg.slice(0, equals);
       const segments = key.split(".");
       for (const segment of segments) {
         if (!ACTION_KEY_SEGMENT.test(segment)) {
           throw new UsageError(
+            "HOOK_TOOL_INVALID_ARGUMENT",
             `key ${JSON.stringify(segment)} must start and end with lowercase alphanumeric, and contain only lowercase alphanumeric and hyphens`,
           );
         }
       }
       if (RESERVED_ACTION_KEYS.has(segments[0] as string)) {
-        throw new UsageError(`cannot set reserved action key ${JSON.stringify(segments[0])}`);
+        throw new UsageError("HOOK_TOOL_INVALID_ARGUMENT", `cannot set reserved action key ${JSON.stringify(segments[0])}`);
       }
       results[key] = arg.slice(equals + 1);
     }
@@ -378,7 +379,7 @@ const handlers: Record<HookToolName, Handler> = {
 
   async "action-log"(invocation) {
     const parsed = parse(invocation, []);
-    if (parsed.positionals.length === 0) throw new UsageError("no message specified");
+    if (parsed.positionals.length === 0) throw new UsageError("HOOK_TOOL_MISSING_ARGUMENT", "no message specified");
     await invocation.tools.actionLog(parsed.positionals.join(" "));
     return "";
   },
@@ -389,7 +390,7 @@ const handlers: Record<HookToolName, Handler> = {
       { names: ["debug"], kind: "bool" },
       FORMAT,
     ]);
-    if (parsed.positionals.length === 0) throw new UsageError("no message specified");
+    if (parsed.positionals.length === 0) throw new UsageError("HOOK_TOOL_MISSING_ARGUMENT", "no message specified");
     const requested = flagString(parsed, "log-level")?.toUpperCase();
     let level: LogLevel = flagBool(parsed, "debug") ? "DEBUG" : "INFO";
     if (requested !== undefined) {
@@ -422,7 +423,7 @@ const handlers: Record<HookToolName, Handler> = {
   async "state-delete"(invocation) {
     const parsed = parse(invocation, []);
     const [key, ...extra] = parsed.positionals;
-    if (key === undefined) throw new UsageError("no key specified");
+    if (key === undefined) throw new UsageError("HOOK_TOOL_MISSING_ARGUMENT", "no key specified");
     rejectExtraArgs(extra);
     await invocation.tools.stateSet({ [key]: null });
     return "";
@@ -431,7 +432,7 @@ const handlers: Record<HookToolName, Handler> = {
   async "resource-get"(invocation) {
     const parsed = parse(invocation, []);
     const [name, ...extra] = parsed.positionals;
-    if (name === undefined) throw new UsageError("missing required resource name");
+    if (name === undefined) throw new UsageError("HOOK_TOOL_MISSING_ARGUMENT", "missing required resource name");
     rejectExtraArgs(extra);
     return formatOutput(await invocation.tools.resourceGet(name), "smart");
   },

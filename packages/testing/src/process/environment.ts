@@ -1,6 +1,7 @@
 import { dirname } from "node:path";
 import { z } from "zod";
 import type { JujuEvent, RelationId } from "@refresh/juju";
+import { TestingError } from "../errors.js";
 import { HOOK_SYSTEM_PATH } from "./client.js";
 
 /**
@@ -57,11 +58,11 @@ const descriptionSchema = z.object({
 });
 
 /** A description that would give a hook an environment Juju never produces. */
-export class InvalidJujuEnvironmentError extends Error {
-  readonly code = "INVALID_JUJU_ENVIRONMENT";
+export class InvalidJujuEnvironmentError extends TestingError {
+  declare readonly code: "INVALID_JUJU_ENVIRONMENT";
+
   constructor(detail: string) {
-    super(`cannot build the hook environment: ${detail}; fix the simulator's description of the hook`);
-    this.name = "InvalidJujuEnvironmentError";
+    super("INVALID_JUJU_ENVIRONMENT", `cannot build the hook environment: ${detail}; fix the simulator's description of the hook`);
   }
 }
 

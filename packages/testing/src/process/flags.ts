@@ -4,6 +4,8 @@
  * argument, flags and positionals may be interleaved, and `--` ends the flags.
  */
 
+import { TestingError } from "../errors.js";
+
 /** How one flag is declared: its spellings (without dashes) and whether it takes a value. */
 export interface FlagSpec {
   /** e.g. `["r", "relation"]`; the first name is the key in {@link ParsedCommandLine.flags}. */
@@ -17,15 +19,27 @@ export interface ParsedCommandLine {
   readonly positionals: readonly string[];
 }
 
+/** The stable codes a {@link UsageError} carries. */
+export type UsageErrorCode =
+  | "HOOK_TOOL_BAD_FLAG_SYNTAX"
+  | "HOOK_TOOL_UNKNOWN_FLAG"
+  | "HOOK_TOOL_FLAG_NEEDS_VALUE"
+  | "HOOK_TOOL_INVALID_FLAG_VALUE"
+  | "HOOK_TOOL_UNEXPECTED_ARGS"
+  | "HOOK_TOOL_MISSING_ARGUMENT"
+  | "HOOK_TOOL_INVALID_ARGUMENT";
+
 /**
  * A flag or argument error. Juju reports these during `Init`, before the tool runs, and
- * exits with status 2 rather than 1.
+ * exits with status 2 rather than 1. The message is Juju's own wording, word for word,
+ * because the charm sees it on stderr and may classify it; `code` says the same for code.
  */
-export class UsageError extends Error {
+export class UsageError extends TestingError {
+  declare readonly code: UsageErrorCode;
   readonly exitCode = 2;
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
+
+  constructor(code: UsageErrorCode, message: string) {
+    super(code, message);
   }
 }
 
@@ -56,13 +70,13 @@ export function parseCommandLine(args: readonly string[], specs: readonly FlagSp
     const dashes = arg.startsWith("--") ? 2 : 1;
     const body = arg.slice(dashes);
     if (body === "" || body.startsWith("-") || body.startsWith("=")) {
-      throw new UsageError(`bad flag syntax: ${arg}`);
+      throw new UsageError("HOOK_TOOL_BAD_FLAG_SYNTAX", `bad flag syntax: ${arg}`);
     }
     const equals = body.indexOf("=");
     const name = equals === -1 ? body : body.slice(0, equals);
     const spelled = arg.slice(0, dashes) + name;
     const spec = byName.get(name);
-    if (spec === undefined) throw new UsageError(`flag provided but not defined: ${spelled}`);
+    if (spec === undefined) throw new UsageError("HOOK_TOOL_UNKNOWN_FLAG", `flag provided but not defined: ${spelled}`);
     const key = spec.names[0] as string;
     if (spec.kind === "bool") {
       if (equals === -1) {
@@ -71,7 +85,7 @@ export function parseCommandLine(args: readonly string[], specs: readonly FlagSp
       }
       const text = body.slice(equals + 1);
       const value = parseGoBool(text);
-      if (value === undefined) throw new UsageError(`invalid value ${JSON.stringify(text)} for flag ${spelled}: parse error`);
+      if (value === undefined) throw new UsageError("HOOK_TOOL_INVALID_FLAG_VALUE", `invalid value ${JSON.stringify(text)} for flag ${spelled}: parse error`);
       flags.set(key, { value, spelled });
       continue;
     }
@@ -81,7 +95,7 @@ export function parseCommandLine(args: readonly string[], specs: readonly FlagSp
     }
     // gnuflag takes the next argument as the value even when it starts with a dash.
     const next = args[i + 1];
-    if (next === undefined) throw new UsageError(`flag needs an argument: ${spelled}`);
+    if (next === undefined) throw new UsageError("HOOK_TOOL_FLAG_NEEDS_VALUE", `flag needs an argument: ${spelled}`);
     flags.set(key, { value: next, spelled });
     i++;
   }
@@ -95,5 +109,5 @@ export function quoteArgs(args: readonly string[]): string {
 
 /** Juju's `cmd.CheckEmpty`: rejects arguments a tool does not take. */
 export function rejectExtraArgs(args: readonly string[]): void {
-  if (args.length > 0) throw new UsageError(`unrecognized args: ${quoteArgs(args)}`);
+  if (args.length > 0) throw new UsageError("HOOK_TOOL_UNEXPECTED_ARGS", `unrecognized args: ${quoteArgs(args)}`);
 }

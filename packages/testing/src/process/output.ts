@@ -8,7 +8,7 @@ export type OutputFormat = "smart" | "yaml" | "json";
 export function parseOutputFormat(value: string | undefined, spelled = "--format"): OutputFormat {
   if (value === undefined) return "smart";
   if (value === "smart" || value === "yaml" || value === "json") return value;
-  throw new UsageError(`invalid value ${JSON.stringify(value)} for flag ${spelled}: unknown format ${JSON.stringify(value)}`);
+  throw new UsageError("HOOK_TOOL_INVALID_FLAG_VALUE", `invalid value ${JSON.stringify(value)} for flag ${spelled}: unknown format ${JSON.stringify(value)}`);
 }
 
 /**

@@ -10,6 +10,8 @@
  * where `str` is a u32 byte length followed by that many bytes; integers are big-endian.
  */
 
+import { TestingError } from "../errors.js";
+
 /** Environment variable through which hook tools find the simulator's socket. */
 export const HOOK_TOOL_SOCKET_ENV = "REFRESH_SIM_HOOK_TOOL_SOCKET";
 
@@ -41,11 +43,18 @@ export interface HookToolResponse {
   readonly stderr: string;
 }
 
-/** A frame that does not follow the protocol (wrong magic, truncated, oversized). */
-export class MalformedFrameError extends Error {
-  constructor(detail: string) {
-    super(`malformed hook-tool request: ${detail}`);
-    this.name = "MalformedFrameError";
+/** The stable codes a {@link MalformedFrameError} carries. */
+export type MalformedFrameErrorCode = "HOOK_TOOL_FRAME_BAD_MARKER" | "HOOK_TOOL_FRAME_TOO_LARGE" | "HOOK_TOOL_FRAME_TRUNCATED" | "HOOK_TOOL_FRAME_TRAILING_BYTES";
+
+/**
+ * A frame that does not follow the protocol (wrong marker, truncated, oversized). The server
+ * prints the message after `ERROR ` on the client's stderr.
+ */
+export class MalformedFrameError extends TestingError {
+  declare readonly code: MalformedFrameErrorCode;
+
+  constructor(code: MalformedFrameErrorCode, detail: string) {
+    super(code, `malformed hook-tool request: ${detail}`);
   }
 }
 
@@ -56,27 +65,35 @@ export class MalformedFrameError extends Error {
 export function requestFrameLength(received: Buffer): number | undefined {
   if (received.length < 8) return undefined;
   if (received.subarray(0, 4).toString("latin1") !== FRAME_MAGIC) {
-    throw new MalformedFrameError("it does not start with the protocol marker; is the client from another version?");
+    throw new MalformedFrameError(
+      "HOOK_TOOL_FRAME_BAD_MARKER",
+      "it does not start with the protocol marker; run the hook tools through the client installed by this version of @refresh/testing",
+    );
   }
   const payload = received.readUInt32BE(4);
   if (payload > MAX_REQUEST_BYTES) {
-    throw new MalformedFrameError(`it announces ${payload} bytes, more than the ${MAX_REQUEST_BYTES} accepted`);
+    throw new MalformedFrameError(
+      "HOOK_TOOL_FRAME_TOO_LARGE",
+      `it announces ${payload} bytes, more than the ${MAX_REQUEST_BYTES} accepted; pass large values through a file (e.g. relation-set --file) instead`,
+    );
   }
   return 8 + payload;
 }
+
+const TRUNCATED_FIX = "the client does not match this server: reinstall the hook-tool bin directory with this version of @refresh/testing";
 
 /** Decodes one complete request frame (header included). */
 export function decodeRequest(frame: Buffer): HookToolRequest {
   let offset = 8;
   const u32 = (): number => {
-    if (offset + 4 > frame.length) throw new MalformedFrameError("it ends in the middle of a length");
+    if (offset + 4 > frame.length) throw new MalformedFrameError("HOOK_TOOL_FRAME_TRUNCATED", `it ends in the middle of a length; ${TRUNCATED_FIX}`);
     const value = frame.readUInt32BE(offset);
     offset += 4;
     return value;
   };
   const bytes = (): Buffer => {
     const length = u32();
-    if (offset + length > frame.length) throw new MalformedFrameError("it ends in the middle of a field");
+    if (offset + length > frame.length) throw new MalformedFrameError("HOOK_TOOL_FRAME_TRUNCATED", `it ends in the middle of a field; ${TRUNCATED_FIX}`);
     const value = frame.subarray(offset, offset + length);
     offset += length;
     return value;
@@ -89,7 +106,7 @@ export function decodeRequest(frame: Buffer): HookToolRequest {
   for (let i = 0; i < argc; i++) args.push(bytes().toString("utf8"));
   const stdinSet = u32() !== 0;
   const stdin = Buffer.from(bytes());
-  if (offset !== frame.length) throw new MalformedFrameError("it has trailing bytes");
+  if (offset !== frame.length) throw new MalformedFrameError("HOOK_TOOL_FRAME_TRAILING_BYTES", `it has trailing bytes; ${TRUNCATED_FIX}`);
   return { contextId, tool, cwd, args, stdin: stdinSet ? stdin : undefined };
 }
 

@@ -4,6 +4,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
+import { TestingError } from "../errors.js";
 import { readBody, sendJson } from "../json-http.js";
 
 /** One revision of a snap the fake store can install. */
@@ -77,11 +78,15 @@ export interface FakeSnapdOptions {
   readonly now?: () => Date;
 }
 
+/** The stable codes a {@link FakeSnapdError} carries. */
+export type FakeSnapdErrorCode = "FAKE_SNAPD_SNAP_NOT_INSTALLED" | "FAKE_SNAPD_NOT_LISTENING" | "FAKE_SNAPD_INVALID_POLLS";
+
 /** Thrown when a test asks the fake snapd for something impossible. */
-export class FakeSnapdError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "FakeSnapdError";
+export class FakeSnapdError extends TestingError {
+  declare readonly code: FakeSnapdErrorCode;
+
+  constructor(code: FakeSnapdErrorCode, message: string) {
+    super(code, message);
   }
 }
 
@@ -214,7 +219,7 @@ export class FakeSnapd {
   /** Starts or stops the snap's service (what `snap start`/`snap stop` or a crash does). */
   setServiceRunning(name: string, running: boolean): void {
     const snap = this.installed.get(name);
-    if (snap === undefined) throw new FakeSnapdError(`snap "${name}" is not installed on this fake machine`);
+    if (snap === undefined) throw new FakeSnapdError("FAKE_SNAPD_SNAP_NOT_INSTALLED", `snap "${name}" is not installed on this fake machine; call install() first`);
     snap.serviceRunning = running;
   }
 
@@ -263,7 +268,7 @@ export class FakeSnapd {
    * file nobody listens on, clients get ECONNREFUSED) or brings it back (`undefined`).
    */
   async setOutage(outage: SnapdOutage | undefined): Promise<void> {
-    if (this.socket === undefined) throw new FakeSnapdError("the fake snapd is not listening; call listen() first");
+    if (this.socket === undefined) throw new FakeSnapdError("FAKE_SNAPD_NOT_LISTENING", "the fake snapd is not listening; call listen() first");
     if (outage === this.outage) return;
     await this.stopServer();
     await rm(this.socket, { force: true });
@@ -289,7 +294,7 @@ export class FakeSnapd {
 
   /** Path of the unix socket, once {@link listen} resolved. */
   get socketPath(): string {
-    if (this.socket === undefined) throw new FakeSnapdError("the fake snapd is not listening; call listen() first");
+    if (this.socket === undefined) throw new FakeSnapdError("FAKE_SNAPD_NOT_LISTENING", "the fake snapd is not listening; call listen() first");
     return this.socket;
   }
 
@@ -578,7 +583,7 @@ export class FakeSnapd {
 }
 
 function validPolls(polls: number): number {
-  if (!Number.isSafeInteger(polls) || polls < 0) throw new FakeSnapdError(`pollsUntilReady must be a whole number ≥ 0, got ${polls}`);
+  if (!Number.isSafeInteger(polls) || polls < 0) throw new FakeSnapdError("FAKE_SNAPD_INVALID_POLLS", `pollsUntilReady must be a whole number ≥ 0, got ${polls}; pass 0 to answer at once`);
   return polls;
 }
 
