@@ -6,22 +6,25 @@ import {
   checkWorkloadNameLength,
   databagField,
   decodeAppDatabag,
-  englishIssues,
   decodeMachinesUnitDatabag,
   defineDatabag,
   describePausePolicy,
+  forceRefreshStartSkipsAnyCheck,
   isCompatibleByDefault,
   LocalFile,
   machinesUnitDatabag,
   OriginalVersionsInvalid,
   originalVersionsUpdate,
+  parseForceRefreshStartParameters,
   parsePauseAfterUnitRefresh,
+  parseResumeRefreshParameters,
   PAUSE_AFTER_UNIT_REFRESH,
   PEER_RELATION_NAME,
   PeerRelationNotReady,
   PrecheckFailed,
   readOriginalVersions,
   RefreshError,
+  RefreshActionParameter,
   REMOVE,
   toCompatibilityResult,
   UnitTearingDown,
@@ -33,9 +36,11 @@ import {
   type CompatibilityResult,
   type DatabagChanges,
   type DatabagUpdate,
+  type ForceRefreshStartParameters,
   type MachinesUnitFields,
   type PauseSetting,
   type RefreshSummary,
+  type ResumeRefreshParameters,
   type Status,
 } from "@refresh/core";
 import type { CharmRun, GoalState, RelationId } from "@refresh/juju";
@@ -178,13 +183,6 @@ interface OriginalVersions {
 }
 
 type Raw = Record<string, string>;
-
-const forceParams = z.looseObject({
-  "check-workload-container": z._default(z.boolean(), true),
-  "check-compatibility": z._default(z.boolean(), true),
-  "run-pre-refresh-checks": z._default(z.boolean(), true),
-});
-const resumeParams = z.looseObject({ "check-health-of-refreshed-units": z._default(z.boolean(), true) });
 
 function describeCharm(rawCharmRevision: string, charmVersion: CharmVersion | string): string {
   const revision = charmhubRevision(rawCharmRevision);
@@ -614,11 +612,20 @@ export class Machines implements Common {
     log.info("Pre-refresh check succeeded");
   }
 
-  async #actionParams<T>(schema: z.core.$ZodType<T>): Promise<T | undefined> {
-    const parsed = z.safeParse(schema, await this.#run.tools.actionGet(), englishIssues);
-    if (parsed.success) return parsed.data;
-    await this.#run.tools.actionFail(`Invalid action parameters: ${z.prettifyError(parsed.error)}`);
-    return undefined;
+  /**
+   * Parses the action's parameters with core's parser (the one the Kubernetes substrate uses),
+   * so both substrates accept and refuse the same parameters with the same words; a refusal
+   * fails the action instead of the hook.
+   */
+  async #actionParams<T>(parse: (raw: unknown) => T): Promise<T | undefined> {
+    const raw = await this.#run.tools.actionGet();
+    try {
+      return parse(raw);
+    } catch (error) {
+      if (!(error instanceof RefreshError)) throw error;
+      await this.#run.tools.actionFail(error.message.replaceAll("<app>", this.#run.context.appName));
+      return undefined;
+    }
   }
 
   #stateMessage(): string {
@@ -628,18 +635,18 @@ export class Machines implements Common {
   }
 
   /** Start of the refresh on the first unit; returns a validated force-refresh-start action, if any. */
-  async #startRefresh(): Promise<z.infer<typeof forceParams> | undefined> {
+  async #startRefresh(): Promise<ForceRefreshStartParameters | undefined> {
     const { tools, log, context } = this.#run;
     const self = context.unitName;
     const first = this.#order[0];
-    let force: z.infer<typeof forceParams> | undefined;
+    let force: ForceRefreshStartParameters | undefined;
     if (this.#isAction("force-refresh-start")) {
       if (self !== first) await tools.actionFail(`Run this action on unit ${first === undefined ? "?" : unitNumber(first)}, the first unit to refresh`);
       else if (this.#state !== "TRUE") await tools.actionFail(this.#stateMessage());
       else {
-        const params = await this.#actionParams(forceParams);
+        const params = await this.#actionParams(parseForceRefreshStartParameters);
         if (params !== undefined) {
-          if (params["check-workload-container"] && params["check-compatibility"] && params["run-pre-refresh-checks"]) {
+          if (!forceRefreshStartSkipsAnyCheck(params)) {
             await tools.actionFail(`Set at least one of the parameters to false; see \`juju show-action ${context.appName} force-refresh-start\``);
           } else force = params;
         }
@@ -662,16 +669,16 @@ export class Machines implements Common {
       return undefined;
     }
     const from = describeVersions(this.#charm.workloadName, original);
-    const skipped = force === undefined ? "" : ` (forced with ${Object.entries(force).filter(([, value]) => value === false).map(([key]) => `${key}=false`).join(", ")})`;
+    const skipped = force === undefined ? "" : ` (forced with ${skippedChecks(force).join(", ")})`;
     log.info(`Attempting to start the refresh from ${from} to ${to}${skipped}`);
     if (force !== undefined) {
       await tools.actionLog(
-        force["check-workload-container"]
+        force.checkWorkloadContainer
           ? "Workload check passed: the snap revision is the one this charm pins"
           : "Skipped the workload check (it always passes on machines: the charm pins the snap revision)",
       );
     }
-    if (force !== undefined && !force["check-compatibility"]) {
+    if (force !== undefined && !force.checkCompatibility) {
       await tools.actionLog("Skipped the compatibility check");
     } else {
       const compatibility = await this.#compatible(original);
@@ -682,7 +689,7 @@ export class Machines implements Common {
       }
       if (force !== undefined) await tools.actionLog("Compatibility check passed");
     }
-    if (force !== undefined && !force["run-pre-refresh-checks"]) {
+    if (force !== undefined && !force.runPreRefreshChecks) {
       await tools.actionLog("Skipped the pre-refresh checks");
     } else {
       if (force !== undefined) await tools.actionLog("Running the pre-refresh checks");
@@ -741,11 +748,11 @@ export class Machines implements Common {
     return toCompatibilityResult(await this.#charm.isCompatible(input), input);
   }
 
-  async #refreshUnit(force: z.infer<typeof forceParams> | undefined): Promise<void> {
+  async #refreshUnit(force: ForceRefreshStartParameters | undefined): Promise<void> {
     const { tools, log, context } = this.#run;
     const self = context.unitName;
-    let resume: z.infer<typeof resumeParams> | undefined;
-    if (this.#isAction("resume-refresh")) resume = await this.#actionParams(resumeParams);
+    let resume: ResumeRefreshParameters | undefined;
+    if (this.#isAction("resume-refresh")) resume = await this.#actionParams(parseResumeRefreshParameters);
     if (this.#state !== "TRUE") {
       if (resume !== undefined) await tools.actionFail(this.#stateMessage());
       return;
@@ -756,7 +763,7 @@ export class Machines implements Common {
     const change = `${fromText} to ${describeSnap(this.#charm.workloadName, this.#pinned.workloadVersion, this.#pinned.snapRevision)}`;
     const number = unitNumber(self);
 
-    if (resume !== undefined && !resume["check-health-of-refreshed-units"]) {
+    if (resume !== undefined && !resume.checkHealthOfRefreshedUnits) {
       if (installed === this.#pinned.snapRevision) {
         await tools.actionFail(`Unit ${number} is already refreshed`);
         return;
@@ -1017,6 +1024,15 @@ export class Machines implements Common {
     const event = this.#run.context.event;
     return event.kind === "action" && event.name === name;
   }
+}
+
+/** The checks a force-refresh-start run skips, as `parameter=false`, in the order the checks run. */
+function skippedChecks(force: ForceRefreshStartParameters): string[] {
+  const skipped: string[] = [];
+  if (!force.checkWorkloadContainer) skipped.push(`${RefreshActionParameter.checkWorkloadContainer}=false`);
+  if (!force.checkCompatibility) skipped.push(`${RefreshActionParameter.checkCompatibility}=false`);
+  if (!force.runPreRefreshChecks) skipped.push(`${RefreshActionParameter.runPreRefreshChecks}=false`);
+  return skipped;
 }
 
 /** Updates `raw` as Juju stores it after a relation-set of `changes` (null removes a key). */

@@ -104,6 +104,34 @@ describe("machines refresh in the simulator", () => {
     expectNoViolations(world);
   });
 
+  it("force-refresh-start validates its parameters as core does: an unknown one is refused, never taken for a skipped check", async () => {
+    // Juju refuses parameters actions.yaml does not declare, so an unknown one arrives only
+    // when the charm's action definitions drifted from the library's.
+    world = await deployTestCharm({ revisions: [V1, V2], units: 3, extraForceRefreshStartParams: ["check-everything"] });
+    world.incompatible = true;
+    world.sim.refresh({ to: 613 });
+    await world.sim.settle();
+
+    const unknown = await world.sim.runAction("db/2", "force-refresh-start", { "check-everything": false });
+    expect(unknown.status).toBe("failed");
+    expect(unknown.message).toContain('force-refresh-start parameter "check-everything": is not a parameter of this action');
+    expect(unknown.message).toContain("`juju show-action db force-refresh-start`");
+    expect(snaps(world)["db/2"]).toBe("182");
+    expect(world.sim.logs.some((line) => line.message.includes("forced with"))).toBe(false);
+    expectNoViolations(world);
+  });
+
+  it("force-refresh-start accepts check-workload-container, which charms migrated from the Python library still declare", async () => {
+    world = await deployTestCharm({ revisions: [V1, V2], units: 3 });
+    world.incompatible = true;
+    world.sim.refresh({ to: 613 });
+    await world.sim.settle();
+    const forced = await world.sim.runAction("db/2", "force-refresh-start", { "check-workload-container": false, "check-compatibility": false });
+    expect(forced).toMatchObject({ status: "completed", results: { result: "Refreshed unit 2" } });
+    expect(world.sim.logs.some((line) => line.message.includes("(forced with check-workload-container=false, check-compatibility=false)"))).toBe(true);
+    expectNoViolations(world);
+  });
+
   it("a failing pre-refresh check blocks the first unit until forced", async () => {
     world = await deployTestCharm({ revisions: [V1, V2], units: 3 });
     world.failingPrecheck.add("any");

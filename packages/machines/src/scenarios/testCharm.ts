@@ -89,7 +89,7 @@ export class TestWorld {
   }
 }
 
-function files(revision: TestRevision): Record<string, string> {
+function files(revision: TestRevision, extraForceParams: readonly string[]): Record<string, string> {
   return {
     "metadata.yaml": "name: db\npeers:\n  refresh-v-three:\n    interface: refresh\n",
     "config.yaml": "options:\n  pause-after-unit-refresh:\n    type: string\n    default: first\n",
@@ -100,6 +100,7 @@ function files(revision: TestRevision): Record<string, string> {
       "    check-compatibility: {type: boolean, default: true}",
       "    run-pre-refresh-checks: {type: boolean, default: true}",
       "    check-workload-container: {type: boolean, default: true}",
+      ...extraForceParams.map((name) => `    ${name}: {type: boolean, default: true}`),
       "  additionalProperties: false",
       "resume-refresh:",
       "  params:",
@@ -195,6 +196,11 @@ export async function deployTestCharm(options: {
   seed?: number;
   pause?: "all" | "first" | "none";
   refreshOrder?: (units: readonly string[]) => readonly string[];
+  /**
+   * Boolean parameters the charm's actions.yaml declares for force-refresh-start beyond the
+   * library's, as when a charm's action definitions drift: Juju then lets them through.
+   */
+  extraForceRefreshStartParams?: readonly string[];
   /** Extra simulator options (retries, the LP 2068500 switch, concurrency). */
   simulator?: Pick<SimulatorOptions, "retryFailedHooks" | "reproduceLp2068500" | "concurrency">;
 }): Promise<TestWorld> {
@@ -205,7 +211,7 @@ export async function deployTestCharm(options: {
     substrate: "machines",
     seed: options.seed ?? 1,
     ...options.simulator,
-    charms: options.revisions.map((revision) => ({ revision: revision.revision, files: files(revision), handler: handler(world) })),
+    charms: options.revisions.map((revision) => ({ revision: revision.revision, files: files(revision, options.extraForceRefreshStartParams ?? []), handler: handler(world) })),
   });
   world.sim.addInvariant("machines refresh invariants", () => world.invariants.check());
   world.sim.addInvariant("statuses shown = statuses returned", () => statusesAgree(world));
