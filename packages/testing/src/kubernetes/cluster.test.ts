@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { FakeKubernetesCluster, imageIdFor } from "./cluster.js";
+import { RefreshError } from "@refresh/core";
+import { TestingError } from "../errors.js";
+import { FakeClusterError, FakeKubernetesCluster, imageIdFor } from "./cluster.js";
 import type { ClusterChange, FakeStatefulSet, PodTemplate } from "./cluster.js";
 
 const V1: PodTemplate = {
@@ -73,6 +75,36 @@ describe("FakeKubernetesCluster deploy", () => {
     expect(() => cluster.deploy("postgresql-k8s", { template: V1, replicas: 1 })).toThrow(/already deployed/);
     expect(() => cluster.deploy("Bad_Name", { template: V1, replicas: 1 })).toThrow(/not a valid/);
     expect(() => cluster.statefulSet("nope")).toThrow(/not deployed/);
+  });
+
+  it("tells impossible requests apart by a stable code, catchable as a TestingError and a RefreshError", () => {
+    const { cluster, sts } = deploy(2);
+    const thrown = (action: () => unknown): unknown => {
+      try {
+        action();
+      } catch (error) {
+        return error;
+      }
+      throw new Error("expected the fake cluster to refuse");
+    };
+    const duplicate = thrown(() => cluster.deploy("postgresql-k8s", { template: V1, replicas: 1 }));
+    expect(duplicate).toBeInstanceOf(FakeClusterError);
+    expect(duplicate).toBeInstanceOf(TestingError);
+    expect(duplicate).toBeInstanceOf(RefreshError);
+    expect(duplicate).toMatchObject({ name: "FakeClusterError", code: "FAKE_CLUSTER_APP_ALREADY_DEPLOYED" });
+    expect(thrown(() => new FakeKubernetesCluster({ namespace: "Not Valid" }))).toMatchObject({ code: "FAKE_CLUSTER_INVALID_NAMESPACE" });
+    expect(thrown(() => cluster.deploy("Bad_Name", { template: V1, replicas: 1 }))).toMatchObject({ code: "FAKE_CLUSTER_INVALID_APP_NAME" });
+    expect(thrown(() => cluster.statefulSet("nope"))).toMatchObject({ code: "FAKE_CLUSTER_APP_NOT_DEPLOYED" });
+    expect(thrown(() => sts.templateOf("nope"))).toMatchObject({ code: "FAKE_CLUSTER_UNKNOWN_REVISION" });
+    expect(thrown(() => sts.setReady(5, true))).toMatchObject({ code: "FAKE_CLUSTER_UNKNOWN_POD" });
+    expect(thrown(() => sts.finishPodDeletion(0))).toMatchObject({ code: "FAKE_CLUSTER_POD_NOT_TERMINATING" });
+    expect(thrown(() => sts.scale(-1))).toMatchObject({ code: "FAKE_CLUSTER_INVALID_REPLICAS" });
+    expect(thrown(() => sts.applyTemplate({ containers: [] }))).toMatchObject({ code: "FAKE_CLUSTER_INVALID_TEMPLATE" });
+  });
+
+  it("names the containers a pod has when asked for one it does not have", () => {
+    const { sts } = deploy(1);
+    expect(() => sts.restartContainer(0, "nope")).toThrow(expect.objectContaining({ code: "FAKE_CLUSTER_UNKNOWN_CONTAINER", message: expect.stringContaining('use one of: "charm", "postgresql"') }));
   });
 });
 

@@ -46,6 +46,22 @@ describe("applyJsonPatch", () => {
     expect(() => applyJsonPatch(doc, [{ op: "replace", path: "/spec/nope/x", value: 1 }])).toThrow(/does not exist/);
     expect(() => applyJsonPatch(doc, { op: "replace" })).toThrow(/array/);
   });
+
+  it("gives each rejection a stable code next to the HTTP status the API server answers with", () => {
+    const rejection = (patch: unknown): unknown => {
+      try {
+        applyJsonPatch(doc, patch);
+      } catch (error) {
+        return error;
+      }
+      throw new Error("expected the patch to be rejected");
+    };
+    expect(rejection([{ op: "test", path: "/metadata/resourceVersion", value: "6" }])).toMatchObject({ code: "PATCH_TEST_FAILED", status: 422, reason: "Invalid" });
+    expect(rejection([{ op: "replace", path: "/spec/nope/x", value: 1 }])).toMatchObject({ code: "PATCH_PATH_MISSING", status: 422 });
+    expect(rejection([{ op: "replace", path: "spec" }])).toMatchObject({ code: "PATCH_INVALID_PATH", status: 400, reason: "BadRequest" });
+    expect(rejection([{ op: "move", path: "/spec", from: "/metadata" }])).toMatchObject({ code: "PATCH_UNSUPPORTED_OPERATION", status: 422 });
+    expect(rejection({ op: "replace" })).toMatchObject({ code: "PATCH_NOT_AN_ARRAY", status: 400 });
+  });
 });
 
 describe("changedPaths and strategicDirectives", () => {

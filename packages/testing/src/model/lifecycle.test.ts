@@ -1,8 +1,10 @@
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { RefreshError } from "@refresh/core";
 import type { CharmHandler } from "@refresh/juju";
 import { describe, expect, it } from "vitest";
 import { charm, idle, simulatorsDisposedAfterEach } from "./fixtures.test-helpers.js";
+import { HookKilledError } from "./hook-tools.js";
 import type { Simulator } from "./simulator.js";
 
 const make = simulatorsDisposedAfterEach();
@@ -289,6 +291,31 @@ describe("failures, scheduling and invariants", () => {
     expect(sim.history.at(-1)).toMatchObject({ hook: "update-status", outcome: "succeeded", toolCalls: { "relation-set": 1, "status-set": 1 } });
     expect(sim.unitData("db/0")["tick"]).toBe("1");
     expect(sim.unitStatus("db/0")).toEqual({ status: "active", message: "ticked" });
+  });
+
+  it("tells a killed hook's tool calls apart by code HOOK_KILLED, outside the RefreshError family charms handle", async () => {
+    const seen: unknown[] = [];
+    const handler: CharmHandler = async ({ context, tools }) => {
+      if (context.event.name !== "update-status") return;
+      try {
+        await tools.jujuLog("INFO", "first");
+        await tools.jujuLog("INFO", "second");
+      } catch (error) {
+        seen.push(error);
+        throw error;
+      }
+    };
+    const sim = await make({ charms: [charm(1, handler)] });
+    await sim.deploy({ units: 1 });
+    await sim.settle();
+    sim.failNextHook("db/0", { atToolCall: 2 });
+    sim.fireUpdateStatus();
+    const before = sim.history.length;
+    while (sim.history.length === before) await sim.step();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toBeInstanceOf(HookKilledError);
+    expect(seen[0]).not.toBeInstanceOf(RefreshError);
+    expect(seen[0]).toMatchObject({ code: "HOOK_KILLED", reason: "fault injected at tool call 2 (juju-log)" });
   });
 
   it("replays the same interleaving for the same seed and a different one for another seed", async () => {

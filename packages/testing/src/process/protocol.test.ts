@@ -25,6 +25,9 @@ describe("request frames", () => {
     const truncated = Buffer.from(frame.subarray(0, frame.length - 3));
     truncated.writeUInt32BE(truncated.length - 8, 4);
     expect(() => decodeRequest(truncated)).toThrow(MalformedFrameError);
+    expect(() => requestFrameLength(Buffer.from("GET / HTTP/1.1\r\n"))).toThrow(expect.objectContaining({ code: "HOOK_TOOL_FRAME_BAD_MARKER" }));
+    expect(() => decodeRequest(truncated)).toThrow(expect.objectContaining({ code: "HOOK_TOOL_FRAME_TRUNCATED" }));
+    expect(() => decodeRequest(Buffer.concat([frame, Buffer.from([0])]))).toThrow(expect.objectContaining({ code: "HOOK_TOOL_FRAME_TRAILING_BYTES" }));
   });
 });
 

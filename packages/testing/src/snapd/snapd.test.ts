@@ -212,4 +212,11 @@ describe("FakeSnapd outages", () => {
       { method: "GET", path: "/v2/snaps/nope", query: "", status: 404 },
     ]);
   });
+
+  it("refuses impossible test requests with a stable code", () => {
+    const snapd = new FakeSnapd();
+    expect(() => snapd.socketPath).toThrow(expect.objectContaining({ code: "FAKE_SNAPD_NOT_LISTENING", message: expect.stringContaining("call listen() first") }));
+    expect(() => snapd.setServiceRunning("nope", true)).toThrow(expect.objectContaining({ code: "FAKE_SNAPD_SNAP_NOT_INSTALLED" }));
+    expect(() => new FakeSnapd({ pollsUntilReady: -1 })).toThrow(expect.objectContaining({ code: "FAKE_SNAPD_INVALID_POLLS" }));
+  });
 });
