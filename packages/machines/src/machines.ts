@@ -235,6 +235,12 @@ export class Machines implements Common {
   #unitStatusHigher: Status | undefined;
   #creating = true;
   readonly #reportedProblems = new Set<string>();
+  /**
+   * Decoded views of the databags this event holds, keyed by the raw record: the next-unit
+   * choice, the in-progress check and the summary each read every unit, several times per
+   * event. `#queueOwn` drops the own entry whenever it changes the own record in place.
+   */
+  readonly #decoded = new WeakMap<Raw, PublishedUnitState>();
 
   private constructor(run: CharmRun, charm: MachinesCharmSpecific, options: MachinesOptions, pinned: PinnedVersions) {
     this.#run = run;
@@ -402,7 +408,8 @@ export class Machines implements Common {
     const peerData = await Promise.allSettled(this.#peerOrder.map((peer) => tools.relationGet(relation, { unit: peer })));
     for (const [index, peer] of this.#peerOrder.entries()) {
       const data = peerData[index];
-      if (data !== undefined) this.#peers.set(peer, settledValue(data));
+      // A private copy, so the decode cache keyed by it cannot outlive a change made elsewhere.
+      if (data !== undefined) this.#peers.set(peer, { ...settledValue(data) });
     }
 
     this.#refreshStarted = this.#local.has(LocalFile.machinesRefreshStarted);
@@ -969,6 +976,8 @@ export class Machines implements Common {
 
   /** Decodes a unit databag; invalid values count as absent (a peer's garbage never crashes this hook). */
   #decode(raw: Raw, unit: string): PublishedUnitState {
+    const cached = this.#decoded.get(raw);
+    if (cached !== undefined) return cached;
     const shared = decodeMachinesUnitDatabag(raw, unit);
     const extension = refreshOrderDatabag.decode(raw, { unit });
     for (const problem of [...shared.problems, ...extension.problems]) {
@@ -978,13 +987,15 @@ export class Machines implements Common {
       this.#run.log.warning(problem.message);
     }
     const { values } = shared;
-    return {
+    const published: PublishedUnitState = Object.freeze({
       installedSnapRevision: values.installedSnapRevision,
       nextUnitAllowedToRefresh: values.nextUnitAllowedToRefresh === true,
       refreshStarted: values.refreshStarted === true,
       lastRefreshToUpToDateCharmCode: values.lastRefreshToUpToDateCharmCode,
       refreshOrder: extension.values.refreshOrder,
-    };
+    });
+    this.#decoded.set(raw, published);
+    return published;
   }
 
   /** Queues writes of the own databag (core's table), skipping values that are already stored in any spelling. */
@@ -999,6 +1010,7 @@ export class Machines implements Common {
 
   #queueOwn(changes: DatabagChanges): void {
     applyChanges(this.#own, changes);
+    this.#decoded.delete(this.#own);
     Object.assign(this.#pendingWrites, changes);
   }
 
