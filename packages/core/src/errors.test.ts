@@ -12,4 +12,12 @@ describe("RefreshError", () => {
     expect(error.cause).toBe(cause);
     expect(error).toBeInstanceOf(Error);
   });
+
+  it("takes an explicit undefined cause and resolution as absent", () => {
+    const passedOn: { cause?: unknown; resolution?: string | undefined } = { cause: undefined, resolution: undefined };
+    const error = new RefreshError("EXAMPLE", "it broke", passedOn);
+    expect(error.resolution).toBeUndefined();
+    // No own `cause` at all, so Node's inspection does not print "[cause]: undefined".
+    expect(Object.hasOwn(error, "cause")).toBe(false);
+  });
 });

@@ -11,7 +11,11 @@ export class RefreshError extends Error {
   /** What the user (or charm author) should do, when that is known. */
   readonly resolution: string | undefined;
 
-  constructor(code: string, message: string, options: { cause?: unknown; resolution?: string } = {}) {
+  /**
+   * @param options `cause` and `resolution` may be given as `undefined` (as when a subclass
+   *   passes on its own optional options): that is the same as leaving them out.
+   */
+  constructor(code: string, message: string, options: { cause?: unknown; resolution?: string | undefined } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;

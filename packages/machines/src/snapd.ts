@@ -37,12 +37,9 @@ export class SnapdError extends RefreshError {
   constructor(
     code: SnapdErrorCode,
     message: string,
-    options: { kind?: string; httpStatus?: number; cause?: unknown; resolution?: string } = {},
+    options: { kind?: string | undefined; httpStatus?: number | undefined; cause?: unknown; resolution?: string | undefined } = {},
   ) {
-    super(code, message, {
-      ...(options.cause === undefined ? {} : { cause: options.cause }),
-      ...(options.resolution === undefined ? {} : { resolution: options.resolution }),
-    });
+    super(code, message, options);
     this.kind = options.kind;
     this.httpStatus = options.httpStatus;
   }
@@ -185,7 +182,7 @@ export class SnapdClient {
       throw new SnapdError(
         "SNAPD_REQUEST_FAILED",
         `snapd refused ${method} ${path} (HTTP ${status}${kind === undefined ? "" : `, ${kind}`}): ${result?.message ?? "no message"}`,
-        { httpStatus: status, ...(kind === undefined ? {} : { kind }) },
+        { httpStatus: status, kind },
       );
     }
     const sync = z.safeParse(syncResponse, json, englishIssues);
