@@ -65,6 +65,8 @@ describe("SnapdClient against @refresh/testing's FakeSnapd", () => {
     const error = await client.refresh(SNAP, "999").catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(SnapdError);
     expect(error).toMatchObject({ code: "SNAPD_REQUEST_FAILED", kind: "snap-revision-not-available", httpStatus: 404 });
+    // That kind means the store lacks the pinned revision: the resolution points at the pin.
+    expect((error as SnapdError).resolution).toContain("refresh_versions.toml");
   });
 
   it("times out with a clear error when the change never finishes", async () => {
@@ -117,7 +119,10 @@ describe("SnapdClient against answers snapd never gives", () => {
     ["an unknown response type", 200, JSON.stringify({ type: "weird" })],
   ])("rejects %s as SNAPD_BAD_RESPONSE", async (_name, status, body) => {
     const client = await answering(status, body);
-    await expect(client.installedRevision("x")).rejects.toMatchObject({ code: "SNAPD_BAD_RESPONSE" });
+    const error = await client.installedRevision("x").catch((caught: unknown) => caught);
+    // Says where to look next: which socket, and snapd's service state and log.
+    expect(error).toMatchObject({ code: "SNAPD_BAD_RESPONSE", message: expect.stringContaining(client.socketPath) as unknown });
+    expect((error as SnapdError).resolution).toContain("journalctl -u snapd");
   });
 
   it("names the field snapd got wrong and what it should have held", async () => {
@@ -127,6 +132,8 @@ describe("SnapdClient against answers snapd never gives", () => {
 
   it("treats a non-2xx status as a failure even with a sync body", async () => {
     const client = await answering(500, JSON.stringify({ type: "sync", result: [] }));
-    await expect(client.installedRevision("x")).rejects.toMatchObject({ code: "SNAPD_REQUEST_FAILED", httpStatus: 500 });
+    const error = await client.installedRevision("x").catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: "SNAPD_REQUEST_FAILED", httpStatus: 500 });
+    expect((error as SnapdError).resolution).toContain("`snap changes`");
   });
 });

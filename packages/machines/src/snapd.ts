@@ -45,6 +45,40 @@ export class SnapdError extends RefreshError {
   }
 }
 
+/**
+ * snapd answered, but not as its REST API documents: something else listens on the socket,
+ * or snapd is too old or broken. Retrying the same request will not help.
+ */
+function badResponse(socketPath: string, detail: string, options: { cause?: unknown; httpStatus?: number | undefined } = {}): SnapdError {
+  return new SnapdError(
+    "SNAPD_BAD_RESPONSE",
+    `${detail}. Check that ${socketPath} is snapd's socket and snapd is healthy; the hook fails and Juju retries it`,
+    {
+      ...options,
+      resolution:
+        `on the machine, check \`systemctl status snapd.socket snapd.service\`, \`snap version\` and \`journalctl -u snapd\`; ` +
+        "restart snapd if it misbehaves, otherwise report the snapd version to the charm's developers",
+    },
+  );
+}
+
+/** What to check when snapd refuses a request, by snapd's error kind where one helps. */
+function refusalResolution(kind: string | undefined): string {
+  switch (kind) {
+    case "snap-not-found":
+    case "snap-revision-not-available":
+    case "snap-channel-not-available":
+      return (
+        "check that the store (or the Snap Store Proxy this machine uses) offers the snap revision this charm revision " +
+        "pins in refresh_versions.toml, e.g. with `snap info <snap>`; `journalctl -u snapd` shows snapd's side"
+      );
+    case "snap-change-conflict":
+      return "another snap operation is running on this machine: wait for it in `snap changes`; the next Juju event retries";
+    default:
+      return "check `snap changes` and `journalctl -u snapd` on the machine for why snapd refused; the next Juju event retries";
+  }
+}
+
 const errorResult = z.looseObject({ message: z.optional(z.string()), kind: z.optional(z.string()) });
 
 const syncResponse = z.looseObject({ type: z.literal("sync"), "status-code": z.optional(z.number()), result: z.unknown() });
@@ -107,12 +141,12 @@ export class SnapdClient {
     const result = await this.#sync("GET", `/v2/snaps?snaps=${encodeURIComponent(snapName)}`);
     const parsed = z.safeParse(snapList, result, englishIssues);
     if (!parsed.success) {
-      throw new SnapdError("SNAPD_BAD_RESPONSE", `snapd listed snap "${snapName}" in an unexpected shape: ${z.prettifyError(parsed.error)}`);
+      throw badResponse(this.socketPath, `snapd listed snap "${snapName}" in an unexpected shape: ${z.prettifyError(parsed.error)}`);
     }
     const matching = parsed.data.filter((snap) => snap.name === snapName);
     if (parsed.data.length > 1 || matching.length !== parsed.data.length) {
-      throw new SnapdError(
-        "SNAPD_BAD_RESPONSE",
+      throw badResponse(
+        this.socketPath,
         `snapd answered a query for snap "${snapName}" with ${parsed.data.length} snaps (${parsed.data.map((snap) => snap.name).join(", ")}); expected that snap alone`,
       );
     }
@@ -141,7 +175,7 @@ export class SnapdClient {
       const result = await this.#sync("GET", `/v2/changes/${encodeURIComponent(changeId)}`);
       const parsed = z.safeParse(change, result, englishIssues);
       if (!parsed.success) {
-        throw new SnapdError("SNAPD_BAD_RESPONSE", `snapd reported change ${changeId} in an unexpected shape: ${z.prettifyError(parsed.error)}`);
+        throw badResponse(this.socketPath, `snapd reported change ${changeId} in an unexpected shape: ${z.prettifyError(parsed.error)}`);
       }
       const { status, err } = parsed.data;
       if (status === "Done" || status === "Wait") return;
@@ -162,7 +196,7 @@ export class SnapdClient {
   async #sync(method: string, path: string): Promise<unknown> {
     const answer = await this.#send(method, path, undefined);
     if (answer.kind !== "sync") {
-      throw new SnapdError("SNAPD_BAD_RESPONSE", `snapd answered ${method} ${path} asynchronously; expected a direct answer`);
+      throw badResponse(this.socketPath, `snapd answered ${method} ${path} asynchronously; expected a direct answer`);
     }
     return answer.result;
   }
@@ -173,7 +207,7 @@ export class SnapdClient {
     try {
       json = JSON.parse(text);
     } catch (cause) {
-      throw new SnapdError("SNAPD_BAD_RESPONSE", `snapd answered ${method} ${path} (HTTP ${status}) with something that is not JSON`, { cause, httpStatus: status });
+      throw badResponse(this.socketPath, `snapd answered ${method} ${path} (HTTP ${status}) with something that is not JSON`, { cause, httpStatus: status });
     }
     const failure = z.safeParse(errorResponse, json, englishIssues);
     if (failure.success || status < 200 || status >= 300) {
@@ -181,15 +215,16 @@ export class SnapdClient {
       const kind = result?.kind;
       throw new SnapdError(
         "SNAPD_REQUEST_FAILED",
-        `snapd refused ${method} ${path} (HTTP ${status}${kind === undefined ? "" : `, ${kind}`}): ${result?.message ?? "no message"}`,
-        { httpStatus: status, kind },
+        `snapd refused ${method} ${path} (HTTP ${status}${kind === undefined ? "" : `, ${kind}`}): ${result?.message ?? "no message"}; ` +
+          "the hook fails and Juju retries it",
+        { httpStatus: status, kind, resolution: refusalResolution(kind) },
       );
     }
     const sync = z.safeParse(syncResponse, json, englishIssues);
     if (sync.success) return { kind: "sync", result: sync.data.result };
     const async = z.safeParse(asyncResponse, json, englishIssues);
     if (async.success) return { kind: "async", change: async.data.change };
-    throw new SnapdError("SNAPD_BAD_RESPONSE", `snapd answered ${method} ${path} with an unknown response type`, { httpStatus: status });
+    throw badResponse(this.socketPath, `snapd answered ${method} ${path} with an unknown response type`, { httpStatus: status });
   }
 
   async #http(method: string, path: string, body: unknown): Promise<{ status: number; text: string }> {
@@ -199,7 +234,7 @@ export class SnapdClient {
       return { status: response.status, text: response.body.toString("utf8") };
     } catch (cause) {
       if (cause instanceof MalformedHttpResponse) {
-        throw new SnapdError("SNAPD_BAD_RESPONSE", `snapd answered ${method} ${path} with something that is not HTTP (${cause.message})`, { cause });
+        throw badResponse(this.socketPath, `snapd answered ${method} ${path} with something that is not HTTP (${cause.message})`, { cause });
       }
       const code = (cause as NodeJS.ErrnoException).code;
       throw new SnapdError("SNAPD_UNREACHABLE", `cannot reach snapd at ${this.socketPath} (${code ?? String(cause)})`, {
