@@ -3,7 +3,9 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { median } from "@refresh/testing";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { loadCharmBuild } from "./bench-support/charm-build.js";
 
 /**
  * Budget (issues 4 and 5, design decision 6): every Juju event starts the charm afresh, so what
@@ -21,21 +23,6 @@ const MAX_RATIO = 2;
 const RUNS = 25;
 const WARM_UP_RUNS = 3;
 
-/** The part of `@refresh/charm-build` used here. */
-interface CharmBuild {
-  bundle(entry: string, outfile: string): Promise<void>;
-}
-
-// charm-build's sources import with `.ts` suffixes, which this package's tsconfig does not
-// allow; a specifier typed as a plain string keeps tsc from following the import.
-const CHARM_BUILD: string = "@refresh/charm-build";
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
-
 function timeRun(args: readonly string[], env: NodeJS.ProcessEnv): number {
   const started = process.hrtime.bigint();
   const result = spawnSync(process.execPath, args, { env, stdio: ["ignore", "ignore", "pipe"] });
@@ -51,7 +38,7 @@ describe("start-up cost of a minimal machine charm", () => {
   beforeAll(async () => {
     workDir = await mkdtemp(join(tmpdir(), "machines-bundle-cost-"));
     bundlePath = join(workDir, "charm.mjs");
-    const { bundle } = (await import(CHARM_BUILD)) as CharmBuild;
+    const { bundle } = await loadCharmBuild();
     await bundle(fileURLToPath(new URL("./bench-support/minimal-charm.ts", import.meta.url)), bundlePath);
   });
 

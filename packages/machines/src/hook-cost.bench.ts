@@ -1,10 +1,21 @@
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { arch, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createWorld, type CharmRevision, type World } from "@refresh/testing";
+import {
+  createWorld,
+  formatEventCostTable,
+  runHooksTimed,
+  summariseEventCost,
+  writeBundledCharmDirs,
+  type CharmRevision,
+  type EventCostRow,
+  type MeasuredHook,
+  type ServerCounters,
+  type World,
+} from "@refresh/testing";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { formatTable, runHooksTimed, summarise, type EventCostRow, type MeasuredHook, type ServerCounters } from "./bench-support/hook-cost.js";
+import { loadCharmBuild } from "./bench-support/charm-build.js";
 
 /**
  * Budget (issues 4 and 5, design decision 6) for a whole hook, not just loading the bundle:
@@ -34,16 +45,6 @@ const SNAP_REVISIONS: Readonly<Record<number, { charm: string; workload: string;
   11: { charm: "16/1.20.0", workload: "16.8", snap: "183" },
 };
 
-/** The part of `@refresh/charm-build` used here. */
-interface CharmBuild {
-  bundle(entry: string, outfile: string): Promise<void>;
-  readonly DISPATCH_SCRIPT: string;
-}
-
-// charm-build's sources import with `.ts` suffixes, which this package's tsconfig does not
-// allow; a specifier typed as a plain string keeps tsc from following the import.
-const CHARM_BUILD: string = "@refresh/charm-build";
-
 /** `uname -m` of this machine: the pinned revision applies to it. */
 function machineArchitecture(): string {
   const names: Readonly<Record<string, string>> = { x64: "x86_64", arm64: "aarch64", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" };
@@ -63,20 +64,14 @@ function charmFiles(revision: number): Record<string, string> {
 
 /** Bundles the minimal charm and writes one packed-charm directory per revision. */
 async function packedRevisions(root: string): Promise<CharmRevision[]> {
-  const { bundle, DISPATCH_SCRIPT } = (await import(CHARM_BUILD)) as CharmBuild;
-  await bundle(fileURLToPath(new URL("./bench-support/minimal-charm-main.ts", import.meta.url)), join(root, "charm.mjs"));
-  const code = await readFile(join(root, "charm.mjs"));
-  const revisions: CharmRevision[] = [];
-  for (const revision of [10, 11]) {
-    const dir = join(root, `r${revision}`);
-    await mkdir(join(dir, "dist"), { recursive: true });
-    await writeFile(join(dir, "dist", "charm.mjs"), code);
-    await writeFile(join(dir, "dispatch"), DISPATCH_SCRIPT);
-    await chmod(join(dir, "dispatch"), 0o755);
-    for (const [name, text] of Object.entries(charmFiles(revision))) await writeFile(join(dir, name), text);
-    revisions.push({ revision, dir });
-  }
-  return revisions;
+  const dirs = await writeBundledCharmDirs({
+    bundler: await loadCharmBuild(),
+    entry: fileURLToPath(new URL("./bench-support/minimal-charm-main.ts", import.meta.url)),
+    root,
+    revisions: [10, 11],
+    files: charmFiles,
+  });
+  return [...dirs].map(([revision, dir]) => ({ revision, dir }));
 }
 
 describe(`one hook of a ${UNITS}-unit machine app through dispatch`, () => {
@@ -129,7 +124,7 @@ describe(`one hook of a ${UNITS}-unit machine app through dispatch`, () => {
     await world.sim.settle();
 
     const steady = await measureUpdateStatus("steady state");
-    rows.push(summarise("update-status, steady, leader", steady.leader), summarise("update-status, steady, non-leader", steady.others));
+    rows.push(summariseEventCost("update-status, steady, leader", steady.leader), summariseEventCost("update-status, steady, non-leader", steady.others));
 
     world.sim.refresh({ to: 11 });
     await world.sim.settle();
@@ -138,8 +133,8 @@ describe(`one hook of a ${UNITS}-unit machine app through dispatch`, () => {
       throw new Error(`the refresh did not pause after the first unit: snap revisions ${installed.join(", ")}`);
     }
     const paused = await measureUpdateStatus("refresh paused");
-    rows.push(summarise("update-status, refresh paused, leader", paused.leader), summarise("update-status, refresh paused, non-leader", paused.others));
-    console.log(`\n${formatTable(rows, "snapd requests")}\n(ratio: median over ${ROUNDS} rounds of hook / the bare node run just before it; counts: max per hook)\n`);
+    rows.push(summariseEventCost("update-status, refresh paused, leader", paused.leader), summariseEventCost("update-status, refresh paused, non-leader", paused.others));
+    console.log(`\n${formatEventCostTable(rows, "snapd requests")}\n(ratio: median over ${ROUNDS} rounds of hook / the bare node run just before it; counts: max per hook)\n`);
   }, 600_000);
 
   afterAll(async () => {

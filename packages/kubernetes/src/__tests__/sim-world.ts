@@ -4,16 +4,20 @@
  * `dispatch`, with {@link KubernetesInvariants} checked after every hook.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LOCAL_STATE_DIR, LocalFile } from "@refresh/core";
-import { createWorld, type ActionOutcome, type CharmRevision, type RunMode, type Simulator, type World } from "@refresh/testing";
+import { createWorld, writeBundledCharmDirs, type ActionOutcome, type CharmRevision, type RunMode, type Simulator, type World } from "@refresh/testing";
+import { loadCharmBuild } from "../bench-support/charm-build.js";
 import { KubernetesInvariants, type KubernetesModelView } from "../invariants.js";
+import { IMAGE, testCharmMetadata } from "./charm-metadata.js";
 import { PRECHECK_CALLS_FILE, PRECHECK_FAILURE_FILE, WORKLOAD_RUNNING_FILE, simCharm } from "./sim-charm.js";
 
-export const IMAGE = "registry.example/db-image";
+/** The workload image the test charm pins (re-exported for tests that pass it to `juju refresh`). */
+export { IMAGE };
+
 /** The image digest revision `revision` pins. */
 export const DIGEST = (revision: number): string => `sha256:${revision.toString(16).padStart(64, "0")}`;
 
@@ -46,70 +50,49 @@ function charmFiles(revision: number): Record<string, string> {
   const versions = REVISIONS[revision];
   if (versions === undefined) throw new Error(`no test charm revision ${revision}`);
   return {
-    "metadata.yaml": [
-      "name: db",
-      "containers:",
-      "  database:",
-      "    resource: db-image",
-      "resources:",
-      "  db-image:",
-      "    type: oci-image",
-      `    upstream-source: ${IMAGE}@${DIGEST(revision)}`,
-      "peers:",
-      "  refresh-v-three:",
-      "    interface: refresh",
-    ].join("\n"),
+    "metadata.yaml": testCharmMetadata(DIGEST(revision)),
     "config.yaml": "options:\n  pause-after-unit-refresh:\n    type: string\n    default: first\n",
     "actions.yaml": ACTIONS_YAML,
     "refresh_versions.toml": `charm = "${versions.charm}"\nworkload = "${versions.workload}"\n`,
   };
 }
 
-/** The part of `@refresh/charm-build` used here. */
-interface CharmBuild {
-  bundle(entry: string, outfile: string): Promise<void>;
-  readonly DISPATCH_SCRIPT: string;
-}
-
-// charm-build's sources import with `.ts` suffixes, which this package's tsconfig does not
-// allow; a specifier typed as a plain string keeps tsc from following the import.
-const CHARM_BUILD: string = "@refresh/charm-build";
-
-let bundled: Promise<string> | undefined;
+let bundled: Promise<{ root: string; dirs: ReadonlyMap<number, string> }> | undefined;
 
 /**
  * Bundles the test charm once per test file (as `charm-build` bundles a real charm) and
- * writes one charm directory per revision: `dispatch`, `dist/charm.mjs` and the metadata.
+ * writes one charm directory per revision; the metadata comes with each revision's `files`.
  */
-async function processCharmDirs(): Promise<string> {
+async function processCharmDirs(): Promise<ReadonlyMap<number, string>> {
   bundled ??= (async () => {
     const root = await mkdtemp(join(tmpdir(), "k8s-sim-charm-"));
-    const { bundle, DISPATCH_SCRIPT } = (await import(CHARM_BUILD)) as CharmBuild;
-    const entry = fileURLToPath(new URL("./sim-charm-entry.ts", import.meta.url));
-    await bundle(entry, join(root, "charm.mjs"));
-    const code = await readFile(join(root, "charm.mjs"));
-    for (const revision of Object.keys(REVISIONS).map(Number)) {
-      const dir = join(root, `r${revision}`);
-      await mkdir(join(dir, "dist"), { recursive: true });
-      await writeFile(join(dir, "dist", "charm.mjs"), code);
-      await writeFile(join(dir, "dispatch"), DISPATCH_SCRIPT);
-      await chmod(join(dir, "dispatch"), 0o755);
-    }
-    return root;
+    const dirs = await writeBundledCharmDirs({
+      bundler: await loadCharmBuild(),
+      entry: fileURLToPath(new URL("./sim-charm-entry.ts", import.meta.url)),
+      root,
+      revisions: Object.keys(REVISIONS).map(Number),
+    });
+    return { root, dirs };
   })();
-  return bundled;
+  return (await bundled).dirs;
 }
 
 /** Removes the bundled charm directories (call in `afterAll` of a file that used process mode). */
 export async function removeProcessCharms(): Promise<void> {
   if (bundled === undefined) return;
-  const root = await bundled;
+  const { root } = await bundled;
   bundled = undefined;
   await rm(root, { recursive: true, force: true });
 }
 
+function processCharmDir(dirs: ReadonlyMap<number, string>, revision: number): string {
+  const dir = dirs.get(revision);
+  if (dir === undefined) throw new Error(`no bundled charm directory for revision ${revision}`);
+  return dir;
+}
+
 async function charmRevisions(mode: RunMode): Promise<CharmRevision[]> {
-  const root = mode === "process" ? await processCharmDirs() : undefined;
+  const dirs = mode === "process" ? await processCharmDirs() : undefined;
   return Object.keys(REVISIONS)
     .map(Number)
     .map((revision) => ({
@@ -117,7 +100,7 @@ async function charmRevisions(mode: RunMode): Promise<CharmRevision[]> {
       image: `${IMAGE}@${DIGEST(revision)}`,
       files: charmFiles(revision),
       handler: simCharm,
-      ...(root === undefined ? {} : { dir: join(root, `r${revision}`) }),
+      ...(dirs === undefined ? {} : { dir: processCharmDir(dirs, revision) }),
     }));
 }
 

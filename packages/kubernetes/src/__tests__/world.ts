@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { CharmRun, DatabagOwner, HookContext, HookTools, JujuEvent, LogLevel, Logger, SettableStatus } from "@refresh/juju";
 import type { KubernetesApi, PodState, StatefulSetState } from "../api.js";
 import { KubernetesApiError } from "../errors.js";
+import { IMAGE, testCharmMetadata } from "./charm-metadata.js";
 
 /** What one ControllerRevision runs: charm files and the workload image Juju was given. */
 export interface RevisionSpec {
@@ -53,8 +54,6 @@ export interface EventOutcome {
 
 /** Knobs for API failures in the next requests. */
 export type ApiFault = "forbidden-review" | "server-error" | "timeout";
-
-const IMAGE = "registry.example/db-image";
 
 export class World {
   readonly app = "db";
@@ -135,22 +134,7 @@ export class World {
     await mkdir(charmDir, { recursive: true });
     const spec = this.spec(revision);
     await writeFile(join(charmDir, "refresh_versions.toml"), `charm = "${spec.charmVersion}"\nworkload = "${spec.workloadVersion}"\n`);
-    await writeFile(
-      join(charmDir, "metadata.yaml"),
-      [
-        "name: db",
-        "containers:",
-        "  database:",
-        "    resource: db-image",
-        "resources:",
-        "  db-image:",
-        "    type: oci-image",
-        `    upstream-source: ${IMAGE}@${spec.pinDigest}`,
-        "peers:",
-        "  refresh-v-three:",
-        "    interface: refresh",
-      ].join("\n"),
-    );
+    await writeFile(join(charmDir, "metadata.yaml"), testCharmMetadata(spec.pinDigest));
     await writeFile(join(charmDir, ".juju-charm"), `ch:amd64/noble/db-${spec.charmhubRevision}\n`);
     const pod: Pod = { ordinal, uid: `uid-${this.uidCounter}`, revision, charmDir, ready: false, workloadRunning: false };
     this.pods.set(ordinal, pod);

@@ -1,10 +1,10 @@
 /**
- * Measuring whole hooks run through a charm's real `dispatch` in a process-mode world, for
- * hook-cost.bench.ts. Kept beside the bench (the Kubernetes package has its own copy: the
- * substrates never import each other).
+ * Measuring whole hooks run through a charm's real `dispatch` in a process-mode world, for the
+ * substrates' hook-cost benches: each hook is timed against a bare Node start just before it,
+ * and its hook-tool calls and requests to the fake servers are counted.
  */
 import { spawnSync } from "node:child_process";
-import type { HookRecord, Simulator } from "@refresh/testing";
+import type { HookRecord, Simulator } from "../model/index.js";
 
 /** Counters of the fake servers the charm talks to, read before and after each hook. */
 export interface ServerCounters {
@@ -103,7 +103,7 @@ export interface EventCostRow {
 }
 
 /** Summarises the runs of one event kind. */
-export function summarise(event: string, runs: readonly MeasuredHook[]): EventCostRow {
+export function summariseEventCost(event: string, runs: readonly MeasuredHook[]): EventCostRow {
   if (runs.length === 0) throw new Error(`no runs of ${event}`);
   const connections = runs.map((run) => run.connections);
   return {
@@ -121,7 +121,7 @@ export function summarise(event: string, runs: readonly MeasuredHook[]): EventCo
 }
 
 /** A small Markdown table of the rows, as the README records it. */
-export function formatTable(rows: readonly EventCostRow[], requestsLabel: string): string {
+export function formatEventCostTable(rows: readonly EventCostRow[], requestsLabel: string): string {
   const lines = [
     `| event | runs | hook (median) | node -e 0 (median) | ratio (median) | hook-tool calls | relation-set | ${requestsLabel} | connections |`,
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",

@@ -1,0 +1,53 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { writeBundledCharmDirs, type CharmBundler } from "./charm-dirs.js";
+
+describe("writeBundledCharmDirs", () => {
+  let root: string;
+  let bundles: string[];
+  const bundler: CharmBundler = {
+    async bundle(entry, outfile) {
+      bundles.push(entry);
+      await writeFile(outfile, `// bundled from ${entry}\n`);
+    },
+    DISPATCH_SCRIPT: "#!/bin/sh\nexec node dist/charm.mjs\n",
+  };
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), "charm-dirs-test-"));
+    bundles = [];
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  test("bundles once and lays out every revision as a packed charm, with its own files", async () => {
+    const dirs = await writeBundledCharmDirs({
+      bundler,
+      entry: "/src/charm.ts",
+      root,
+      revisions: [10, 11],
+      files: (revision) => ({ "refresh_versions.toml": `charm = "1.${revision}"\n`, "templates/config.txt": `r${revision}` }),
+    });
+
+    expect(bundles).toEqual(["/src/charm.ts"]);
+    expect([...dirs.keys()]).toEqual([10, 11]);
+    for (const [revision, dir] of dirs) {
+      expect(await readFile(join(dir, "dist", "charm.mjs"), "utf8")).toBe("// bundled from /src/charm.ts\n");
+      expect(await readFile(join(dir, "dispatch"), "utf8")).toBe(bundler.DISPATCH_SCRIPT);
+      expect((await stat(join(dir, "dispatch"))).mode & 0o111, "dispatch must be executable").toBe(0o111);
+      expect(await readFile(join(dir, "refresh_versions.toml"), "utf8")).toBe(`charm = "1.${revision}"\n`);
+      expect(await readFile(join(dir, "templates", "config.txt"), "utf8")).toBe(`r${revision}`);
+    }
+  });
+
+  test("writes only code and dispatch when no files are given", async () => {
+    const dirs = await writeBundledCharmDirs({ bundler, entry: "/src/charm.ts", root, revisions: [3] });
+    const dir = dirs.get(3);
+    expect(dir).toBe(join(root, "r3"));
+    await expect(stat(join(dir ?? "", "metadata.yaml"))).rejects.toThrow();
+    expect((await stat(join(dir ?? "", "dispatch"))).isFile()).toBe(true);
+  });
+});

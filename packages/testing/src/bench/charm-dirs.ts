@@ -1,0 +1,53 @@
+/**
+ * Charm directories for process-mode worlds, laid out as a packed charm is: the bundled charm
+ * at `dist/charm.mjs` behind an executable `dispatch`. The bundler is passed in, so this
+ * package needs no dependency on `@refresh/charm-build`.
+ */
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+
+/** The part of `@refresh/charm-build` that bundles a charm and writes its `dispatch`. */
+export interface CharmBundler {
+  /** Bundles the charm whose entry module is `entry` into the single file `outfile`. */
+  bundle(entry: string, outfile: string): Promise<void>;
+  /** The `dispatch` script Juju runs, which starts `dist/charm.mjs`. */
+  readonly DISPATCH_SCRIPT: string;
+}
+
+/** Options of {@link writeBundledCharmDirs}. */
+export interface BundledCharmDirsOptions {
+  /** `@refresh/charm-build` (or anything bundling the same way). */
+  readonly bundler: CharmBundler;
+  /** The charm's entry module (a file path). */
+  readonly entry: string;
+  /** An existing directory to write into; the caller removes it. */
+  readonly root: string;
+  /** One charm directory is written per revision, at `<root>/r<revision>`. */
+  readonly revisions: readonly number[];
+  /** Further files (metadata.yaml and the like) per revision, relative to its directory. */
+  readonly files?: (revision: number) => Readonly<Record<string, string>>;
+}
+
+/**
+ * Bundles the charm once and writes one charm directory per revision, every one running the
+ * same code (revisions differ in the files given for them). Returns each revision's directory.
+ */
+export async function writeBundledCharmDirs(options: BundledCharmDirsOptions): Promise<ReadonlyMap<number, string>> {
+  const bundlePath = join(options.root, "charm.mjs");
+  await options.bundler.bundle(options.entry, bundlePath);
+  const code = await readFile(bundlePath);
+  const dirs = new Map<number, string>();
+  for (const revision of options.revisions) {
+    const dir = join(options.root, `r${revision}`);
+    await mkdir(join(dir, "dist"), { recursive: true });
+    await writeFile(join(dir, "dist", "charm.mjs"), code);
+    await writeFile(join(dir, "dispatch"), options.bundler.DISPATCH_SCRIPT);
+    await chmod(join(dir, "dispatch"), 0o755);
+    for (const [name, text] of Object.entries(options.files?.(revision) ?? {})) {
+      await mkdir(dirname(join(dir, name)), { recursive: true });
+      await writeFile(join(dir, name), text);
+    }
+    dirs.set(revision, dir);
+  }
+  return dirs;
+}

@@ -1,0 +1,2 @@
+export * from "./charm-dirs.js";
+export * from "./hook-cost.js";
