@@ -1,19 +1,5 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  createWorld,
-  formatEventCostTable,
-  runHooksTimed,
-  summariseEventCost,
-  writeBundledCharmDirs,
-  type CharmRevision,
-  type EventCostRow,
-  type MeasuredHook,
-  type ServerCounters,
-  type World,
-} from "@refresh/testing";
+import { measureUpdateStatusCost, type EventCostRow, type FakeKubernetesApiServer, type UpdateStatusCost, type World } from "@refresh/testing";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadCharmBuild } from "./bench-support/charm-build.js";
 
@@ -64,81 +50,45 @@ function charmFiles(revision: number): Record<string, string> {
   };
 }
 
-/** Bundles the minimal charm and writes one packed-charm directory per revision. */
-async function packedRevisions(root: string): Promise<CharmRevision[]> {
-  const dirs = await writeBundledCharmDirs({
-    bundler: await loadCharmBuild(),
-    entry: fileURLToPath(new URL("./bench-support/minimal-charm-main.ts", import.meta.url)),
-    root,
-    revisions: [10, 11],
-    files: charmFiles,
-  });
-  return [...dirs].map(([revision, dir]) => ({ revision, dir, image: `${IMAGE}@${digest(revision)}` }));
-}
-
-/** TLS handshakes at the fake API server so far: whether a hook's requests shared one connection. */
-function countConnections(world: World): () => number {
+/** The fake API server: its requests, and its TLS handshakes (whether a hook's requests shared one connection). */
+function apiServer(world: World): FakeKubernetesApiServer {
   const api = world.kubernetes?.api;
   if (api === undefined) throw new Error("a Kubernetes world has no fake API server");
-  return () => api.connectionCount;
+  return api;
+}
+
+/** Throws unless exactly the first unit runs the new revision. */
+function checkRefreshPaused(world: World): void {
+  if (!world.sim.units.some((unit) => world.sim.charmRevision(unit) === 11) || world.sim.units.every((unit) => world.sim.charmRevision(unit) === 11)) {
+    throw new Error(`the refresh did not pause after the first unit: revisions ${world.sim.units.map((unit) => world.sim.charmRevision(unit)).join(", ")}`);
+  }
 }
 
 describe(`one hook of a ${UNITS}-unit Kubernetes app through dispatch`, () => {
-  let root: string;
-  let world: World;
+  let cost: UpdateStatusCost;
   const rows: EventCostRow[] = [];
 
-  /** Fires update-status ROUNDS times (after warm-ups) and splits the runs into leader and others. */
-  async function measureUpdateStatus(label: string): Promise<{ leader: MeasuredHook[]; others: MeasuredHook[] }> {
-    const connections = countConnections(world);
-    const counters = (): ServerCounters => ({ requests: world.kubernetes?.api.requests.length ?? 0, connections: connections() });
-    const leader: MeasuredHook[] = [];
-    const others: MeasuredHook[] = [];
-    for (let round = 0; round < WARM_UP_ROUNDS + ROUNDS; round++) {
-      world.sim.fireUpdateStatus();
-      const hooks = await runHooksTimed(world.sim, join(root, ".bare-compile-cache"), counters);
-      for (const hook of hooks) {
-        if (hook.record.outcome !== "succeeded") throw new Error(`${label}: ${hook.record.unit} ${hook.record.hook} failed: ${hook.record.error ?? ""}\n${hook.record.stderr ?? ""}`);
-        if (hook.record.hook !== "update-status") throw new Error(`${label}: an unexpected ${hook.record.hook} ran on ${hook.record.unit}; the model was not settled`);
-      }
-      if (round < WARM_UP_ROUNDS) continue;
-      for (const hook of hooks) (hook.record.unit === world.sim.leader ? leader : others).push(hook);
-    }
-    return { leader, others };
-  }
-
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "k8s-hook-cost-"));
-    world = await createWorld({
+    cost = await measureUpdateStatusCost({
       substrate: "kubernetes",
-      mode: "process",
-      charm: { revisions: await packedRevisions(root) },
+      bundler: await loadCharmBuild(),
+      entry: fileURLToPath(new URL("./bench-support/minimal-charm-main.ts", import.meta.url)),
+      tmpPrefix: "k8s-hook-cost-",
+      revisions: [10, 11],
+      files: charmFiles,
+      image: (revision) => `${IMAGE}@${digest(revision)}`,
       units: UNITS,
-      seed: 1,
-      config: { "pause-after-unit-refresh": "first" },
-      // Hooks one at a time and no scheduling at requests: each hook runs straight through.
-      simulator: { appName: "db", concurrency: "serial" },
-      yieldAtRequests: false,
-      hookToolClient: "compiled",
+      rounds: ROUNDS,
+      warmUpRounds: WARM_UP_ROUNDS,
+      counters: (world) => ({ requests: apiServer(world).requests.length, connections: apiServer(world).connectionCount }),
+      checkRefreshPaused,
+      requestsLabel: "API requests",
     });
-    await world.sim.settle();
-
-    const steady = await measureUpdateStatus("steady state");
-    rows.push(summariseEventCost("update-status, steady, leader", steady.leader), summariseEventCost("update-status, steady, non-leader", steady.others));
-
-    world.sim.refresh({ to: 11 });
-    await world.sim.settle();
-    if (!world.sim.units.some((unit) => world.sim.charmRevision(unit) === 11) || world.sim.units.every((unit) => world.sim.charmRevision(unit) === 11)) {
-      throw new Error(`the refresh did not pause after the first unit: revisions ${world.sim.units.map((unit) => world.sim.charmRevision(unit)).join(", ")}`);
-    }
-    const paused = await measureUpdateStatus("refresh paused");
-    rows.push(summariseEventCost("update-status, refresh paused, leader", paused.leader), summariseEventCost("update-status, refresh paused, non-leader", paused.others));
-    console.log(`\n${formatEventCostTable(rows, "API requests")}\n(ratio: median over ${ROUNDS} rounds of hook / the bare node run just before it; counts: max per hook)\n`);
+    rows.push(...cost.rows);
   }, 600_000);
 
   afterAll(async () => {
-    await world?.dispose();
-    if (root !== undefined) await rm(root, { recursive: true, force: true });
+    await cost?.dispose();
   });
 
   test(`at most ${UNITS} + 10 hook-tool calls per event`, () => {

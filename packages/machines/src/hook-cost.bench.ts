@@ -1,19 +1,6 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { arch, tmpdir } from "node:os";
-import { join } from "node:path";
+import { arch } from "node:os";
 import { fileURLToPath } from "node:url";
-import {
-  createWorld,
-  formatEventCostTable,
-  runHooksTimed,
-  summariseEventCost,
-  writeBundledCharmDirs,
-  type CharmRevision,
-  type EventCostRow,
-  type MeasuredHook,
-  type ServerCounters,
-  type World,
-} from "@refresh/testing";
+import { measureUpdateStatusCost, type EventCostRow, type UpdateStatusCost, type World } from "@refresh/testing";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadCharmBuild } from "./bench-support/charm-build.js";
 
@@ -62,84 +49,48 @@ function charmFiles(revision: number): Record<string, string> {
   };
 }
 
-/** Bundles the minimal charm and writes one packed-charm directory per revision. */
-async function packedRevisions(root: string): Promise<CharmRevision[]> {
-  const dirs = await writeBundledCharmDirs({
-    bundler: await loadCharmBuild(),
-    entry: fileURLToPath(new URL("./bench-support/minimal-charm-main.ts", import.meta.url)),
-    root,
-    revisions: [10, 11],
-    files: charmFiles,
-  });
-  return [...dirs].map(([revision, dir]) => ({ revision, dir }));
+/** Requests to every machine's snapd so far. */
+function snapdRequests(world: World): number {
+  const machines = world.machines;
+  if (machines === undefined) return 0;
+  return machines.machines.reduce((sum, unit) => sum + machines.snapd(unit).requests.length, 0);
+}
+
+/** Throws unless exactly the first unit has the new snap revision installed. */
+function checkRefreshPaused(world: World): void {
+  const installed = world.sim.status().units.map((row) => row.snap?.revision);
+  if (!installed.includes("183") || installed.every((revision) => revision === "183")) {
+    throw new Error(`the refresh did not pause after the first unit: snap revisions ${installed.join(", ")}`);
+  }
 }
 
 describe(`one hook of a ${UNITS}-unit machine app through dispatch`, () => {
-  let root: string;
-  let world: World;
+  let cost: UpdateStatusCost;
   const rows: EventCostRow[] = [];
 
-  /** Requests to every machine's snapd so far. */
-  function snapdRequests(): number {
-    const machines = world.machines;
-    if (machines === undefined) return 0;
-    return machines.machines.reduce((sum, unit) => sum + machines.snapd(unit).requests.length, 0);
-  }
-
-  /** Fires update-status ROUNDS times (after warm-ups) and splits the runs into leader and others. */
-  async function measureUpdateStatus(label: string): Promise<{ leader: MeasuredHook[]; others: MeasuredHook[] }> {
-    const counters = (): ServerCounters => ({ requests: snapdRequests(), connections: undefined });
-    const leader: MeasuredHook[] = [];
-    const others: MeasuredHook[] = [];
-    for (let round = 0; round < WARM_UP_ROUNDS + ROUNDS; round++) {
-      world.sim.fireUpdateStatus();
-      const hooks = await runHooksTimed(world.sim, join(root, ".bare-compile-cache"), counters);
-      for (const hook of hooks) {
-        if (hook.record.outcome !== "succeeded") throw new Error(`${label}: ${hook.record.unit} ${hook.record.hook} failed: ${hook.record.error ?? ""}\n${hook.record.stderr ?? ""}`);
-        if (hook.record.hook !== "update-status") throw new Error(`${label}: an unexpected ${hook.record.hook} ran on ${hook.record.unit}; the model was not settled`);
-      }
-      if (round < WARM_UP_ROUNDS) continue;
-      for (const hook of hooks) (hook.record.unit === world.sim.leader ? leader : others).push(hook);
-    }
-    return { leader, others };
-  }
-
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "machines-hook-cost-"));
-    world = await createWorld({
+    cost = await measureUpdateStatusCost({
       substrate: "machines",
-      mode: "process",
-      charm: { revisions: await packedRevisions(root) },
-      units: UNITS,
-      seed: 1,
-      config: { "pause-after-unit-refresh": "first" },
+      bundler: await loadCharmBuild(),
+      entry: fileURLToPath(new URL("./bench-support/minimal-charm-main.ts", import.meta.url)),
+      tmpPrefix: "machines-hook-cost-",
+      revisions: [10, 11],
+      files: charmFiles,
       machines: {
         snap: { name: SNAP, revisions: [{ revision: "182", version: "16.4" }, { revision: "183", version: "16.8" }], installed: "182" },
       },
-      // Hooks one at a time and no scheduling at requests: each hook runs straight through.
-      simulator: { appName: "db", concurrency: "serial" },
-      yieldAtRequests: false,
-      hookToolClient: "compiled",
+      units: UNITS,
+      rounds: ROUNDS,
+      warmUpRounds: WARM_UP_ROUNDS,
+      counters: (world) => ({ requests: snapdRequests(world), connections: undefined }),
+      checkRefreshPaused,
+      requestsLabel: "snapd requests",
     });
-    await world.sim.settle();
-
-    const steady = await measureUpdateStatus("steady state");
-    rows.push(summariseEventCost("update-status, steady, leader", steady.leader), summariseEventCost("update-status, steady, non-leader", steady.others));
-
-    world.sim.refresh({ to: 11 });
-    await world.sim.settle();
-    const installed = world.sim.status().units.map((row) => row.snap?.revision);
-    if (!installed.includes("183") || installed.every((revision) => revision === "183")) {
-      throw new Error(`the refresh did not pause after the first unit: snap revisions ${installed.join(", ")}`);
-    }
-    const paused = await measureUpdateStatus("refresh paused");
-    rows.push(summariseEventCost("update-status, refresh paused, leader", paused.leader), summariseEventCost("update-status, refresh paused, non-leader", paused.others));
-    console.log(`\n${formatEventCostTable(rows, "snapd requests")}\n(ratio: median over ${ROUNDS} rounds of hook / the bare node run just before it; counts: max per hook)\n`);
+    rows.push(...cost.rows);
   }, 600_000);
 
   afterAll(async () => {
-    await world?.dispose();
-    if (root !== undefined) await rm(root, { recursive: true, force: true });
+    await cost?.dispose();
   });
 
   test(`at most ${UNITS} + 10 hook-tool calls per event`, () => {

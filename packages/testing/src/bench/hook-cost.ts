@@ -36,18 +36,23 @@ export function median(values: readonly number[]): number {
 }
 
 /**
- * Times `node -e 0` with only what `dispatch` gives Node (a PATH and a compile cache): the test
- * runner's own variables (NODE_OPTIONS and the like) would be timed too.
+ * Times one `node <args>` with only what `dispatch` gives Node (a PATH and a compile cache): the
+ * test runner's own variables (NODE_OPTIONS and the like) would be timed too.
  */
-export function timeBareNode(compileCacheDir: string): number {
+export function timeNode(args: readonly string[], compileCacheDir: string): number {
   const started = process.hrtime.bigint();
-  const result = spawnSync(process.execPath, ["-e", "0"], {
+  const result = spawnSync(process.execPath, args, {
     env: { PATH: process.env["PATH"] ?? "", NODE_COMPILE_CACHE: compileCacheDir },
     stdio: ["ignore", "ignore", "pipe"],
   });
   const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
-  if (result.status !== 0) throw new Error(`node -e 0 exited with ${String(result.status)}: ${result.stderr.toString()}`);
+  if (result.status !== 0) throw new Error(`node ${args.join(" ")} exited with ${String(result.status)}: ${result.stderr.toString()}`);
   return elapsed;
+}
+
+/** Times a bare `node -e 0`, as {@link timeNode} runs it. */
+export function timeBareNode(compileCacheDir: string): number {
+  return timeNode(["-e", "0"], compileCacheDir);
 }
 
 /**

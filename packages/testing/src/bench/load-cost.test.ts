@@ -1,0 +1,45 @@
+import { stat, writeFile } from "node:fs/promises";
+import { describe, expect, test } from "vitest";
+import { bundleCharmForBench, formatLoadCost } from "./load-cost.js";
+
+const tinyBundler = (code: string, entries: string[] = []) => ({
+  async bundle(entry: string, outfile: string) {
+    entries.push(entry);
+    await writeFile(outfile, code);
+  },
+});
+
+describe("bundleCharmForBench", () => {
+  test("bundles the entry, weighs the bundle, times it against a bare start and cleans up", async () => {
+    const entries: string[] = [];
+    const charm = await bundleCharmForBench({ bundler: tinyBundler("// a charm that does nothing\n", entries), entry: "/src/charm.ts", tmpPrefix: "load-cost-test-" });
+    try {
+      expect(entries).toEqual(["/src/charm.ts"]);
+      expect(await charm.sizeBytes()).toBe("// a charm that does nothing\n".length);
+      const cost = charm.measureLoadCost({ runs: 1, warmUpRuns: 0 });
+      expect(cost.runs).toBe(1);
+      expect(cost.medianBareMs).toBeGreaterThan(0);
+      expect(cost.ratio).toBeCloseTo(cost.medianCharmMs / cost.medianBareMs);
+    } finally {
+      await charm.dispose();
+    }
+    await expect(stat(charm.bundlePath)).rejects.toThrow();
+  });
+
+  test("reports a bundle that fails to load rather than timing it", async () => {
+    const charm = await bundleCharmForBench({ bundler: tinyBundler("process.exit(3);\n"), entry: "/src/charm.ts", tmpPrefix: "load-cost-test-" });
+    try {
+      expect(() => charm.measureLoadCost({ runs: 1, warmUpRuns: 0 })).toThrow(/exited with 3/);
+    } finally {
+      await charm.dispose();
+    }
+  });
+});
+
+describe("formatLoadCost", () => {
+  test("names both medians, the ratio against its budget and the number of runs", () => {
+    expect(formatLoadCost({ runs: 25, medianBareMs: 40, medianCharmMs: 61.25, ratio: 61.25 / 40 }, 2)).toBe(
+      "node -e 0: 40.0 ms; node charm.mjs: 61.3 ms; ratio 1.53 (budget 2); medians of 25 interleaved runs",
+    );
+  });
+});
