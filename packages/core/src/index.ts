@@ -12,3 +12,4 @@ export * from "./charm-config/pause.js";
 export * from "./charm-config/actions.js";
 export * from "./charm-config/charmcraft.js";
 export * from "./validation.js";
+export * from "./promises.js";

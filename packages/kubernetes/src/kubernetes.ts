@@ -27,6 +27,7 @@ import {
   kubernetesUnitDatabag,
   originalVersionsUpdate,
   readOriginalVersions,
+  settledValue,
   CharmVersion,
   type AppFields,
   type CompatibilityInput,
@@ -1022,10 +1023,4 @@ function describeVersions(workloadVersion: string | undefined, digest: string, r
   const revision = charmhubRevision(rawCharmRevision);
   const charm = revision === undefined ? `charm ${charmVersion}` : `charm revision ${revision} (${charmVersion})`;
   return `${workload} and ${charm}`;
-}
-
-/** The value of a settled promise, or its error thrown: reads made together, failing in order. */
-function settledValue<T>(result: PromiseSettledResult<T>): T {
-  if (result.status === "rejected") throw result.reason;
-  return result.value;
 }

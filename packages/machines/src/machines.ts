@@ -26,6 +26,7 @@ import {
   RefreshError,
   RefreshActionParameter,
   REMOVE,
+  settledValue,
   toCompatibilityResult,
   UnitTearingDown,
   type CharmCodeRefreshHistory,
@@ -1053,10 +1054,4 @@ function applyChanges(raw: Raw, changes: DatabagChanges): void {
     if (text === null) delete raw[key];
     else raw[key] = text;
   }
-}
-
-/** The value of a settled promise, or its error thrown: reads made together, failing in order. */
-function settledValue<T>(result: PromiseSettledResult<T>): T {
-  if (result.status === "rejected") throw result.reason;
-  return result.value;
 }

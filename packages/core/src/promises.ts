@@ -1,0 +1,19 @@
+/**
+ * The value of a settled promise, or its rejection reason rethrown unchanged.
+ *
+ * For reads started together with `Promise.allSettled` so that they overlap, then consumed one
+ * by one: the first failure in consumption order is the one thrown, which keeps error reporting
+ * deterministic however the reads happened to finish.
+ *
+ * Internal to the refresh packages (shared by the substrates, which may not import each other);
+ * exported only because packages can share code through `@refresh/core` alone.
+ *
+ * @internal
+ * @example
+ * const [leader, config] = await Promise.allSettled([tools.isLeader(), tools.configGet()]);
+ * const isLeader = settledValue(leader); // throws the isLeader error, if it failed
+ */
+export function settledValue<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === "rejected") throw result.reason;
+  return result.value;
+}
