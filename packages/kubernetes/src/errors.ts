@@ -47,12 +47,9 @@ export class KubernetesApiError extends RefreshError {
   constructor(
     code: KubernetesApiErrorCode,
     message: string,
-    options: { status?: number; cause?: unknown; resolution?: string } = {},
+    options: { status?: number | undefined; cause?: unknown; resolution?: string | undefined } = {},
   ) {
-    super(code, message, {
-      ...(options.cause === undefined ? {} : { cause: options.cause }),
-      ...(options.resolution === undefined ? {} : { resolution: options.resolution }),
-    });
+    super(code, message, options);
     this.status = options.status;
   }
 }
