@@ -138,6 +138,13 @@ describe("TLS and authentication", () => {
     expect((await call(server, STS, { token: account.token, ca: server.caCertificate })).status).toBe(401);
     expect((await call(server, STS, { token: rotated.token, ca: server.caCertificate })).status).toBe(200);
   });
+
+  it("refuses to rotate a token it no longer knows, saying what to pass instead", async () => {
+    const { server } = await setup();
+    const account = await server.writeServiceAccount("db");
+    await server.rotateToken(account, { revokeOld: true });
+    await expect(server.rotateToken(account)).rejects.toMatchObject({ code: "FAKE_API_SERVER_UNKNOWN_TOKEN", message: expect.stringContaining("writeServiceAccount") });
+  });
 });
 
 describe("reads", () => {
@@ -317,6 +324,12 @@ describe("faults and request log", () => {
     expect((await client(PODS)).status).toBe(200);
     expect((await client(STS)).body).toMatchObject({ kind: "Status", code: 503, reason: "ServiceUnavailable" });
     expect((await client(STS)).status).toBe(503);
+    expect((await client(STS)).status).toBe(200);
+  });
+
+  it("refuses to inject a status that is not a server error, and injects nothing", async () => {
+    const { client, server } = await setup();
+    expect(() => server.faults.failNext(1, { status: 404 })).toThrow(expect.objectContaining({ code: "FAKE_API_SERVER_INVALID_FAULT" }));
     expect((await client(STS)).status).toBe(200);
   });
 

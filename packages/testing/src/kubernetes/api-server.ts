@@ -13,8 +13,24 @@ import { controllerRevisionJson, listJson, podJson, podLabels, statefulSetJson, 
 import type { KubernetesObject, StatusDetails } from "./objects.js";
 import { applyJsonPatch, applyMergePatch, changedPaths, PatchRejected, strategicDirectives } from "./patch.js";
 import { generateTestCertificates } from "./tls.js";
+import { TestingError } from "../errors.js";
 import { readBody, sendJson } from "../json-http.js";
 import type { TestCertificates } from "./tls.js";
+
+/** The stable codes a {@link FakeApiServerError} carries. */
+export type FakeApiServerErrorCode = "FAKE_API_SERVER_INVALID_FAULT" | "FAKE_API_SERVER_UNKNOWN_TOKEN";
+
+/**
+ * Thrown when a test asks the {@link FakeKubernetesApiServer} itself for something impossible
+ * (as opposed to a request it answers with an HTTP error).
+ */
+export class FakeApiServerError extends TestingError {
+  declare readonly code: FakeApiServerErrorCode;
+
+  constructor(code: FakeApiServerErrorCode, message: string) {
+    super(code, message);
+  }
+}
 
 /** Which requests a fault applies to: all, or those whose method and path match. */
 export interface RequestMatcher {
@@ -99,7 +115,12 @@ export class ApiFaults {
    */
   failNext(count: number, options: RequestMatcher & { readonly status?: number } = {}): void {
     const status = options.status ?? 500;
-    if (status < 500 || status > 599) throw new RangeError(`failNext injects server errors: status must be 5xx, got ${status}`);
+    if (status < 500 || status > 599) {
+      throw new FakeApiServerError(
+        "FAKE_API_SERVER_INVALID_FAULT",
+        `failNext injects server errors, so status must be 5xx, got ${status}; pass a status from 500 to 599, such as 503 or 504`,
+      );
+    }
     this.failures.push({ matcher: matcherOf(options), remaining: count, status });
   }
 
@@ -269,7 +290,12 @@ export class FakeKubernetesApiServer {
    */
   async rotateToken(account: ServiceAccount, options: { readonly revokeOld?: boolean } = {}): Promise<ServiceAccount> {
     const app = this.tokens.get(account.token);
-    if (app === undefined) throw new Error("rotateToken: this service account's token was not issued by this server or was revoked");
+    if (app === undefined) {
+      throw new FakeApiServerError(
+        "FAKE_API_SERVER_UNKNOWN_TOKEN",
+        `rotateToken: the token in ${account.directory} was not issued by this server or was revoked; pass a service account from this server's writeServiceAccount or rotateToken`,
+      );
+    }
     const token = this.issueToken(app);
     await writeFile(join(account.directory, "token"), token, { mode: 0o600 });
     if (options.revokeOld === true) this.revokeToken(account.token);

@@ -1,3 +1,5 @@
+import { SimulatorError } from "./errors.js";
+
 /** What a pod runs: the charm revision (charm container) and the workload image. */
 export interface CharmPodTemplate {
   readonly charmRevision: number;
@@ -71,7 +73,12 @@ export class InMemoryStatefulSet implements StatefulSetDriver {
 
   templateOf(revision: string): CharmPodTemplate {
     const template = this.revisions.get(revision);
-    if (template === undefined) throw new RangeError(`unknown ControllerRevision ${revision}`);
+    if (template === undefined) {
+      throw new SimulatorError(
+        "SIM_UNKNOWN_REVISION",
+        `StatefulSet ${this.appName} has no ControllerRevision ${revision}; pass a pod's revision, currentRevision or updateRevision`,
+      );
+    }
     return template;
   }
 
@@ -103,7 +110,12 @@ export class InMemoryStatefulSet implements StatefulSetDriver {
   }
 
   setPartition(partition: number): void {
-    if (!Number.isInteger(partition) || partition < 0) throw new RangeError(`partition must be a non-negative integer, got ${partition}`);
+    if (!Number.isInteger(partition) || partition < 0) {
+      throw new SimulatorError(
+        "SIM_INVALID_PARTITION",
+        `partition must be a whole number of 0 or more, got ${partition}; pass the lowest ordinal that may update (0 lets every pod update)`,
+      );
+    }
     this.partition = partition;
   }
 

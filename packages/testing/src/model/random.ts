@@ -27,6 +27,7 @@ export class SeededRandom {
 
   /** One element of a non-empty list. */
   pick<T>(items: readonly T[]): T {
+    // An assertion, not a test mistake: SeededRandom is internal and every caller checks it has a choice.
     if (items.length === 0) throw new RangeError("cannot pick from an empty list");
     return items[this.below(items.length)] as T;
   }

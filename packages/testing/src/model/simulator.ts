@@ -646,7 +646,9 @@ export class Simulator {
   private currentSettings(): { values: Record<string, string | number | boolean>; generation: number } {
     const revision = this.appCharm?.source.revision ?? 0;
     const settings = this.settingsByRevision.get(revision);
-    if (settings === undefined) throw new Error(`no settings for charm revision ${revision}`);
+    if (settings === undefined) {
+      throw new SimulatorError("SIM_INTERNAL", `no config settings for charm revision ${revision}; this is a bug in @refresh/testing, please report it`);
+    }
     return settings;
   }
 
@@ -686,7 +688,7 @@ export class Simulator {
 
   private async createUnit(): Promise<UnitRecord> {
     const charm = this.appCharm;
-    if (charm === undefined) throw new Error("no charm deployed");
+    if (charm === undefined) throw new SimulatorError("SIM_INTERNAL", "a unit was created before any charm was deployed; this is a bug in @refresh/testing, please report it");
     const number = this.substrate === "kubernetes" ? Math.max(-1, ...this.aliveUnits(true).map((u) => u.number)) + 1 : this.nextUnitNumber;
     this.nextUnitNumber = Math.max(this.nextUnitNumber, number + 1);
     const name = `${this.appName}/${number}`;

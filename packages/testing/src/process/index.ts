@@ -1,5 +1,5 @@
 // Process mode: real `dispatch` processes with hook tools on PATH that talk to the simulator.
-export { HookToolServer, type HookToolCall, type HookToolServerOptions, type RegisterOptions } from "./server.js";
+export { HookToolServer, HookToolServerError, type HookToolServerErrorCode, type HookToolCall, type HookToolServerOptions, type RegisterOptions } from "./server.js";
 export { executeHookTool, isHookToolName, HOOK_TOOL_NAMES, type HookToolName, type HookToolScope, type UnitStatusesSource } from "./commands.js";
 export {
   compiledHookToolClient,

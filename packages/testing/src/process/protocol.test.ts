@@ -2,6 +2,7 @@ import { connect } from "node:net";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MalformedFrameError, decodeRequest, encodeRequest, requestFrameLength } from "./protocol.js";
+import { InMemoryHookTools } from "./recording-tools.test-support.js";
 import { HookToolServer } from "./server.js";
 
 const text = fc.string({ unit: "binary", maxLength: 30 });
@@ -45,6 +46,18 @@ describe("the server socket", () => {
       expect(answer.subarray(0, 4).toString()).toBe("RHT1");
       expect(answer.readUInt32BE(4)).toBe(1);
       expect(answer.toString()).toContain("malformed hook-tool request");
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("refuses a context id that is still registered, and takes it again once released", async () => {
+    const server = await HookToolServer.start({ client: "node" });
+    try {
+      const release = server.register("ctx-1", new InMemoryHookTools("db/0"));
+      expect(() => server.register("ctx-1", new InMemoryHookTools("db/1"))).toThrow(expect.objectContaining({ code: "HOOK_TOOL_CONTEXT_ALREADY_REGISTERED" }));
+      release();
+      expect(() => server.register("ctx-1", new InMemoryHookTools("db/1"))).not.toThrow();
     } finally {
       await server.close();
     }

@@ -3,6 +3,7 @@ import { type Server, type Socket, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { HookTools } from "@refresh/juju";
+import { TestingError } from "../errors.js";
 import { type HookToolScope, executeHookTool } from "./commands.js";
 import { type HookToolBinDir, type HookToolClientChoice, installHookToolBinDir } from "./client.js";
 import {
@@ -14,6 +15,18 @@ import {
   encodeResponse,
   requestFrameLength,
 } from "./protocol.js";
+
+/** The stable codes a {@link HookToolServerError} carries. */
+export type HookToolServerErrorCode = "HOOK_TOOL_CONTEXT_ALREADY_REGISTERED";
+
+/** Thrown when a test or the simulator uses the {@link HookToolServer} in a way it cannot serve. */
+export class HookToolServerError extends TestingError {
+  declare readonly code: HookToolServerErrorCode;
+
+  constructor(code: HookToolServerErrorCode, message: string) {
+    super(code, message);
+  }
+}
 
 /** One answered hook-tool call, as reported to {@link RegisterOptions.onCall}. */
 export interface HookToolCall {
@@ -113,11 +126,14 @@ export class HookToolServer {
 
   /**
    * Makes `tools` answer calls that carry `contextId`, until the returned function is called.
-   * Registering an id twice is a simulator bug and throws.
+   * Registering an id that is still registered throws a {@link HookToolServerError}.
    */
   register(contextId: string, tools: HookTools, options: RegisterOptions = {}): () => void {
     if (this.contexts.has(contextId)) {
-      throw new Error(`hook context ${JSON.stringify(contextId)} is already registered; every running hook needs its own id`);
+      throw new HookToolServerError(
+        "HOOK_TOOL_CONTEXT_ALREADY_REGISTERED",
+        `hook context ${JSON.stringify(contextId)} is already registered; give every running hook its own id, or call the function register returned before reusing one`,
+      );
     }
     const registration: Registration = { tools, scope: options.scope ?? {}, onCall: options.onCall, queue: Promise.resolve() };
     this.contexts.set(contextId, registration);
