@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { settledValue } from "./index.js";
+import { settled, settledValue } from "./index.js";
 
 describe("settledValue", () => {
   it("returns the value of a fulfilled read", async () => {
@@ -24,5 +24,16 @@ describe("settledValue", () => {
     const fast = Promise.reject(new Error("second read"));
     const [first, second] = await Promise.allSettled([slow, fast]);
     expect(() => [settledValue(first!), settledValue(second!)]).toThrow("first read");
+  });
+});
+
+describe("settled", () => {
+  it("resolves with the outcome of a step started early, failure included, so it is consumed later", async () => {
+    const reason = new Error("application-version-set failed");
+    const failing = settled(Promise.reject(reason));
+    // Nothing awaits it yet: a plain rejected promise here would be reported as unhandled.
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    await expect(failing).resolves.toEqual({ status: "rejected", reason });
+    await expect(settled(Promise.resolve(3))).resolves.toEqual({ status: "fulfilled", value: 3 });
   });
 });

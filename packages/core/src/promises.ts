@@ -17,3 +17,16 @@ export function settledValue<T>(result: PromiseSettledResult<T>): T {
   if (result.status === "rejected") throw result.reason;
   return result.value;
 }
+
+/**
+ * `promise`'s outcome as a promise that never rejects: for a step started early and consumed
+ * later with {@link settledValue}, so that a failure meanwhile is never an unhandled rejection.
+ *
+ * @internal
+ */
+export function settled<T>(promise: Promise<T>): Promise<PromiseSettledResult<T>> {
+  return promise.then(
+    (value) => ({ status: "fulfilled", value }),
+    (reason: unknown) => ({ status: "rejected", reason }),
+  );
+}
