@@ -5,5 +5,7 @@ export * from "./hook-context.js";
 export * from "./action-results.js";
 export * from "./tool-runner.js";
 export * from "./process-hook-tools.js";
+export * from "./prefetch.js";
+export * from "./prefetch-script.js";
 export * from "./logger.js";
 export * from "./run-charm.js";

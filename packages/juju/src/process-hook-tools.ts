@@ -11,10 +11,11 @@ import type {
   SettableStatus,
   StatusValue,
 } from "./hook-tools.js";
+import { createPrefetchingRunner, type PrefetchedAnswers } from "./prefetch.js";
 import { createProcessRunner } from "./tool-runner.js";
 import type { HookToolRunner, ToolExit } from "./tool-runner.js";
 
-/** Hook tool processes actually started, per tool name (memoised reads do not count). */
+/** Hook tool processes actually started, per tool name (memoised and prefetched reads do not count). */
 export type HookToolStats = Readonly<Record<string, number>>;
 
 /** The real {@link HookTools}, plus the call counts benchmarks report. */
@@ -46,6 +47,11 @@ export interface CreateHookToolsOptions {
   readonly leadershipReuseMs?: number;
   /** Clock for leadership reuse. @default Date.now */
   readonly now?: () => number;
+  /**
+   * Answers `dispatch` read before Node started ({@link readDispatchPrefetch}): a read whose
+   * exact invocation is among them uses the answer instead of starting the tool.
+   */
+  readonly prefetched?: PrefetchedAnswers;
 }
 
 const stringList = z.pipe(z.nullable(z.array(z.string())), z.transform((list) => list ?? []));
@@ -96,7 +102,12 @@ class ProcessTools implements ProcessHookTools {
   #leaderRefused = false;
 
   constructor(options: CreateHookToolsOptions) {
-    this.#run = options.spawn ?? createProcessRunner(options.env === undefined ? {} : { env: options.env });
+    const spawn = options.spawn ?? createProcessRunner(options.env === undefined ? {} : { env: options.env });
+    const counted: HookToolRunner = (invocation) => {
+      this.#calls.set(invocation.tool, (this.#calls.get(invocation.tool) ?? 0) + 1);
+      return spawn(invocation);
+    };
+    this.#run = options.prefetched === undefined ? counted : createPrefetchingRunner(options.prefetched, counted);
     const unitName = options.unitName ?? options.env?.["JUJU_UNIT_NAME"];
     this.#unitName = unitName === "" ? undefined : unitName;
     this.#appName = this.#unitName?.split("/")[0];
@@ -162,9 +173,10 @@ class ProcessTools implements ProcessHookTools {
     // Juju keeps answering false for the rest of a hook once it has said false.
     if (this.#leaderRefused) return false;
     if (this.#leaderSince !== undefined && this.#now() - this.#leaderSince < this.#leadershipReuseMs) return true;
-    const askedAt = this.#now();
-    const leader = await this.#json("is-leader", ["--format=json"], z.boolean());
-    if (leader) this.#leaderSince = askedAt;
+    const calledAt = this.#now();
+    const exit = await this.#exit("is-leader", ["--format=json"]);
+    const leader = parseJson("is-leader", exit.stdout, z.boolean());
+    if (leader) this.#leaderSince = Math.min(calledAt, exit.askedAt ?? calledAt);
     else {
       this.#leaderRefused = true;
       this.#leaderSince = undefined;
@@ -279,23 +291,16 @@ class ProcessTools implements ProcessHookTools {
   }
 
   async #json<S extends z.ZodMiniType>(tool: string, args: readonly string[], schema: S): Promise<z.output<S>> {
-    const stdout = await this.#plain(tool, args);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(stdout);
-    } catch (error) {
-      throw new HookToolOutputInvalid(tool, stdout, "not JSON", error);
-    }
-    const result = z.safeParse(schema, parsed, englishIssues);
-    if (!result.success) {
-      throw new HookToolOutputInvalid(tool, stdout, z.prettifyError(result.error).replaceAll("\n", " "), result.error);
-    }
-    return result.data;
+    return parseJson(tool, await this.#plain(tool, args), schema);
   }
 
   /** Runs the tool; resolves with its stdout when it exits 0, rejects with a classified error otherwise. */
   async #plain(tool: string, args: readonly string[], stdin?: string): Promise<string> {
-    this.#calls.set(tool, (this.#calls.get(tool) ?? 0) + 1);
+    return (await this.#exit(tool, args, stdin)).stdout;
+  }
+
+  /** Runs the tool; resolves with how it exited when that was 0, rejects with a classified error otherwise. */
+  async #exit(tool: string, args: readonly string[], stdin?: string): Promise<ToolExit> {
     let exit: ToolExit;
     try {
       exit = await this.#run(stdin === undefined ? { tool, args } : { tool, args, stdin });
@@ -309,8 +314,23 @@ class ProcessTools implements ProcessHookTools {
       }
       throw classifyHookToolFailure(tool, exit.exitCode, exit.stderr);
     }
-    return exit.stdout;
+    return exit;
   }
+}
+
+/** Parses a tool's `--format=json` output through `schema`, or says what was wrong with it. */
+function parseJson<S extends z.ZodMiniType>(tool: string, stdout: string, schema: S): z.output<S> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stdout);
+  } catch (error) {
+    throw new HookToolOutputInvalid(tool, stdout, "not JSON", error);
+  }
+  const result = z.safeParse(schema, parsed, englishIssues);
+  if (!result.success) {
+    throw new HookToolOutputInvalid(tool, stdout, z.prettifyError(result.error).replaceAll("\n", " "), result.error);
+  }
+  return result.data;
 }
 
 function databagKey(relation: RelationId, owner: DatabagOwner): string {

@@ -3,6 +3,7 @@ import { JujuError } from "./errors.js";
 import { parseHookContext } from "./hook-context.js";
 import type { HookTools } from "./hook-tools.js";
 import { createJujuLogger } from "./logger.js";
+import { readDispatchPrefetch, type PrefetchedAnswers } from "./prefetch.js";
 import { createHookTools } from "./process-hook-tools.js";
 
 /** Options of {@link runCharm}; the defaults are what a deployed charm needs. */
@@ -15,6 +16,8 @@ export interface RunCharmOptions {
   readonly createTools?: (context: HookContext) => HookTools;
   /** Where failures are printed besides `juju-log`. @default writes to process.stderr */
   readonly stderr?: (text: string) => void;
+  /** Where `dispatch` pipes its prefetched hook-tool answers (see `HOOK_TOOL_PREFETCH_ENV`). @default process.stdin */
+  readonly stdin?: () => NodeJS.ReadableStream;
   /** Ends the run with an exit code. @default process.exit */
   readonly exit?: (code: number) => void;
 }
@@ -52,7 +55,7 @@ export async function runCharm(handler: CharmHandler, options: RunCharmOptions =
     return 1;
   }
 
-  const tools = options.createTools?.(context) ?? createHookTools({ env, unitName: context.unitName });
+  const tools = options.createTools?.(context) ?? createHookTools({ env, unitName: context.unitName, ...prefetchOf(env, options) });
   const log = createJujuLogger(tools, { fallback: stderr });
   try {
     await handler({ context, tools, log });
@@ -77,6 +80,12 @@ export async function runCharm(handler: CharmHandler, options: RunCharmOptions =
     exit(1);
     return 1;
   }
+}
+
+/** The answers `dispatch` prefetched into stdin, when it did, for the real hook tools. */
+function prefetchOf(env: Readonly<Record<string, string | undefined>>, options: RunCharmOptions): { prefetched?: PrefetchedAnswers } {
+  const prefetched = readDispatchPrefetch(env, options.stdin);
+  return prefetched === undefined ? {} : { prefetched };
 }
 
 /** Stack (which starts with the message), what fixes it, and the chain of causes. */

@@ -15,6 +15,11 @@ export interface ToolExit {
   readonly signal: string | undefined;
   readonly stdout: string;
   readonly stderr: string;
+  /**
+   * Epoch milliseconds no later than the moment the tool answered, when the answer is older
+   * than the call (a `dispatch` prefetch); the caller's own clock otherwise.
+   */
+  readonly askedAt?: number;
 }
 
 /**
