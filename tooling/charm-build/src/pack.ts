@@ -3,7 +3,7 @@ import { dirname, join, relative } from "node:path";
 import { zipSync, type Zippable } from "fflate";
 import { charmVersionFromGit, describeRepository, setCharmVersion } from "./charm-version.ts";
 import { CharmBuildError } from "./errors.ts";
-import { DISPATCH_SCRIPT, NODE_COMPILE_CACHE_DIR, splitCharmcraftYaml } from "./layout.ts";
+import { dispatchFor, NODE_COMPILE_CACHE_DIR, splitCharmcraftYaml } from "./layout.ts";
 import { fetchNodeRuntime } from "./node-runtime.ts";
 
 /** How to build one charm directory from a charm's source tree. */
@@ -31,11 +31,12 @@ export async function buildCharm(options: BuildCharmOptions): Promise<{ charmDir
   await mkdir(join(outDir, "dist"), { recursive: true });
   await bundle(join(appDir, options.entry ?? "src/charm.ts"), join(outDir, "dist", "charm.mjs"));
 
-  for (const [name, content] of Object.entries(splitCharmcraftYaml(charmcraft))) {
+  const files = splitCharmcraftYaml(charmcraft);
+  for (const [name, content] of Object.entries(files)) {
     if (content !== undefined) await writeFile(join(outDir, name), content);
   }
   await writeFile(join(outDir, "refresh_versions.toml"), setCharmVersion(versions, charmVersion));
-  await writeFile(join(outDir, "dispatch"), DISPATCH_SCRIPT);
+  await writeFile(join(outDir, "dispatch"), dispatchFor(files["metadata.yaml"]));
   await chmod(join(outDir, "dispatch"), 0o755);
   if (options.node) {
     await mkdir(join(outDir, "bin"), { recursive: true });

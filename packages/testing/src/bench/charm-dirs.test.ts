@@ -12,7 +12,7 @@ describe("writeBundledCharmDirs", () => {
       bundles.push(entry);
       await writeFile(outfile, `// bundled from ${entry}\n`);
     },
-    DISPATCH_SCRIPT: "#!/bin/sh\nexec node dist/charm.mjs\n",
+    dispatchFor: (metadataYaml) => `#!/bin/sh\n# for ${metadataYaml.split("\n")[0] ?? ""}\nexec node dist/charm.mjs\n`,
   };
 
   beforeEach(async () => {
@@ -29,14 +29,14 @@ describe("writeBundledCharmDirs", () => {
       entry: "/src/charm.ts",
       root,
       revisions: [10, 11],
-      files: (revision) => ({ "refresh_versions.toml": `charm = "1.${revision}"\n`, "templates/config.txt": `r${revision}` }),
+      files: (revision) => ({ "metadata.yaml": `name: r${revision}\n`, "refresh_versions.toml": `charm = "1.${revision}"\n`, "templates/config.txt": `r${revision}` }),
     });
 
     expect(bundles).toEqual(["/src/charm.ts"]);
     expect([...dirs.keys()]).toEqual([10, 11]);
     for (const [revision, dir] of dirs) {
       expect(await readFile(join(dir, "dist", "charm.mjs"), "utf8")).toBe("// bundled from /src/charm.ts\n");
-      expect(await readFile(join(dir, "dispatch"), "utf8")).toBe(bundler.DISPATCH_SCRIPT);
+      expect(await readFile(join(dir, "dispatch"), "utf8"), "dispatch is written for that revision's metadata").toBe(bundler.dispatchFor(`name: r${revision}\n`));
       expect((await stat(join(dir, "dispatch"))).mode & 0o111, "dispatch must be executable").toBe(0o111);
       expect(await readFile(join(dir, "refresh_versions.toml"), "utf8")).toBe(`charm = "1.${revision}"\n`);
       expect(await readFile(join(dir, "templates", "config.txt"), "utf8")).toBe(`r${revision}`);

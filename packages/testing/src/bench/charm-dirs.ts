@@ -10,8 +10,8 @@ import { dirname, join } from "node:path";
 export interface CharmBundler {
   /** Bundles the charm whose entry module is `entry` into the single file `outfile`. */
   bundle(entry: string, outfile: string): Promise<void>;
-  /** The `dispatch` script Juju runs, which starts `dist/charm.mjs`. */
-  readonly DISPATCH_SCRIPT: string;
+  /** The `dispatch` script Juju runs for a charm with this `metadata.yaml`; it starts `dist/charm.mjs`. */
+  dispatchFor(metadataYaml: string): string;
 }
 
 /** Options of {@link writeBundledCharmDirs}. */
@@ -41,9 +41,10 @@ export async function writeBundledCharmDirs(options: BundledCharmDirsOptions): P
     const dir = join(options.root, `r${revision}`);
     await mkdir(join(dir, "dist"), { recursive: true });
     await writeFile(join(dir, "dist", "charm.mjs"), code);
-    await writeFile(join(dir, "dispatch"), options.bundler.DISPATCH_SCRIPT);
+    const files = options.files?.(revision) ?? {};
+    await writeFile(join(dir, "dispatch"), options.bundler.dispatchFor(files["metadata.yaml"] ?? ""));
     await chmod(join(dir, "dispatch"), 0o755);
-    for (const [name, text] of Object.entries(options.files?.(revision) ?? {})) {
+    for (const [name, text] of Object.entries(files)) {
       await mkdir(dirname(join(dir, name)), { recursive: true });
       await writeFile(join(dir, name), text);
     }
