@@ -56,8 +56,12 @@ describe.concurrent("refresh-sim run with a charm that breaks an invariant", { t
     expect(json.exitCode, json.stderr).toBe(1);
     const report = JSON.parse(json.stdout) as Report;
     const explanations = report.violations.map((violation) => violation.explanation);
+    // Which hook's end first shows a unit's snap depends on how the deploying hooks interleave;
+    // that each unit's install is caught, during deployment, does not.
     for (const unit of ["eager-machines/0", "eager-machines/1"]) {
-      expect(explanations).toContainEqual(expect.stringMatching(new RegExp(`^${unit} changed its snap \\(install-snap\\) in an event where Machines.create raised peer-relation-not-ready \\(seen after ${unit} ran install\\)$`)));
+      expect(explanations).toContainEqual(
+        expect.stringMatching(new RegExp(`^${unit} changed its snap \\(install-snap\\) in an event where Machines.create raised peer-relation-not-ready \\(seen after eager-machines/\\d ran [a-z-]+\\)$`)),
+      );
     }
     expect(report.violations.every((violation) => violation.step === -1 && violation.invariant === "machines refresh invariants")).toBe(true);
     // Each problem once, when it appears, not again after every later hook.
