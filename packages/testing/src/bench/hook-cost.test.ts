@@ -2,9 +2,10 @@ import { describe, expect, test } from "vitest";
 import type { HookRecord } from "../model/index.js";
 import { median, summariseEventCost, type MeasuredHook } from "./hook-cost.js";
 
-function hook(wallMs: number, bareMs: number, toolCalls: Record<string, number>, requests = 0, connections: number | undefined = undefined): MeasuredHook {
-  const record = { unit: "db/0", hook: "update-status", outcome: "succeeded", toolCalls } as unknown as HookRecord;
-  return { record, wallMs, bareMs, requests, connections };
+/** A measured hook whose simulator bookkeeping added 5 ms to its process time. */
+function hook(processMs: number, bareMs: number, toolCalls: Record<string, number>, requests = 0, connections: number | undefined = undefined): MeasuredHook {
+  const record = { unit: "db/0", hook: "update-status", outcome: "succeeded", toolCalls, processMs } as unknown as HookRecord;
+  return { record, processMs, wallMs: processMs + 5, bareMs, requests, connections };
 }
 
 describe("median", () => {
@@ -26,9 +27,10 @@ describe("summariseEventCost", () => {
       hook(50, 20, { "status-set": 1 }, 2, 2),
     ]);
     expect(row.runs).toBe(3);
-    expect(row.medianWallMs).toBe(40);
+    expect(row.medianProcessMs).toBe(40);
+    expect(row.medianWallMs, "the simulator's time is reported apart, not in the ratio").toBe(45);
     expect(row.medianBareMs).toBe(20);
-    // Per-run ratios 3, 1 and 2.5: the median of ratios, not the ratio of medians (2).
+    // Per-run ratios of process time 3, 1 and 2.5: the median of ratios, not the ratio of medians (2).
     expect(row.ratio).toBe(2.5);
     expect(row.maxToolCalls).toBe(5);
     expect(row.maxRelationSets).toBe(1);

@@ -118,7 +118,7 @@ export interface DispatchRequest {
 }
 
 /** Runs one event as a process and reports how it ended. */
-export type Dispatcher = (request: DispatchRequest) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
+export type Dispatcher = (request: DispatchRequest) => Promise<{ exitCode: number; stdout: string; stderr: string; durationMs?: number }>;
 
 /** One hook or action the simulator ran. */
 export interface HookRecord {
@@ -136,6 +136,11 @@ export interface HookRecord {
   readonly toolCalls: Readonly<Record<string, number>>;
   /** Process mode: everything the hook wrote to stderr (Juju puts it in the unit log). */
   readonly stderr?: string;
+  /**
+   * Process mode: how long the hook's process ran, from starting `dispatch` to its exit, in ms.
+   * The simulator's own bookkeeping before and after (commit, invariants) is not in it.
+   */
+  readonly processMs?: number;
 }
 
 /** An invariant that did not hold after a hook. */
@@ -1146,6 +1151,7 @@ export class Simulator {
     const context = this.hookContext(unit, spec);
     let failure: string | undefined;
     let processStderr: string | undefined;
+    let processMs: number | undefined;
     try {
       const code = unit.charm.source;
       if (code.handler !== undefined) {
@@ -1162,6 +1168,7 @@ export class Simulator {
           unit: unit.name,
         });
         processStderr = result.stderr;
+        processMs = result.durationMs;
         if (result.exitCode !== 0) failure = `exit status ${result.exitCode}${result.stderr.trim() === "" ? "" : `: ${failureSummary(result.stderr)}`}`;
       } else {
         failure = "the charm has no handler, and no dispatcher was given to run its dispatch";
@@ -1201,6 +1208,7 @@ export class Simulator {
       error: failure,
       toolCalls: Object.fromEntries(tools.calls),
       ...(processStderr === undefined || processStderr === "" ? {} : { stderr: processStderr }),
+      ...(processMs === undefined ? {} : { processMs }),
     });
     this.checkInvariants(unit, spec);
   }

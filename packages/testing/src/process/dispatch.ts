@@ -131,6 +131,8 @@ export interface ProcessDispatchOutcome {
   readonly exitCode: number;
   readonly stdout: string;
   readonly stderr: string;
+  /** From starting the process to its exit, in ms. */
+  readonly durationMs: number;
   /** Everything else about the run: duration, tool calls, timeout. */
   readonly result: DispatchResult;
 }
@@ -157,6 +159,6 @@ export function createDispatcher(server: HookToolServer): (request: ProcessDispa
     if (result.exitCode !== null) exitCode = result.exitCode;
     else if (result.startError !== undefined) exitCode = 127;
     else exitCode = 128 + (result.signal === null ? 9 : (SIGNAL_NUMBERS[result.signal] ?? 9));
-    return { exitCode, stdout: result.stdout, stderr: result.stderr, result };
+    return { exitCode, stdout: result.stdout, stderr: result.stderr, durationMs: result.durationMs, result };
   };
 }
