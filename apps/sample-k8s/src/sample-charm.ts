@@ -99,15 +99,23 @@ async function setStatuses(run: CharmRun, refresh: Kubernetes, own: readonly Sta
     charmStatuses: own,
     lowerPriority: refresh.unitStatusLowerPriority({ workloadIsRunning }),
   });
-  await run.tools.statusSet({ status: unitStatus.kind, message: unitStatus.message });
-  if (await run.tools.isLeader()) {
-    const appStatus = composeAppStatus({ higherPriority: refresh.appStatusHigherPriority, charmStatuses: [] });
-    await run.tools.statusSet({ status: appStatus.kind, message: appStatus.message }, { application: true });
-  }
+  const appStatus = (await run.tools.isLeader()) ? composeAppStatus({ higherPriority: refresh.appStatusHigherPriority, charmStatuses: [] }) : undefined;
+  await setTogether(run, unitStatus, appStatus);
 }
 
 async function showPeerRelationNotReady(run: CharmRun): Promise<void> {
-  const { kind, message } = PEER_RELATION_NOT_READY_STATUS;
-  await run.tools.statusSet({ status: kind, message });
-  if (await run.tools.isLeader()) await run.tools.statusSet({ status: kind, message }, { application: true });
+  await setTogether(run, PEER_RELATION_NOT_READY_STATUS, (await run.tools.isLeader()) ? PEER_RELATION_NOT_READY_STATUS : undefined);
+}
+
+/**
+ * Sets the unit status and, on the leader, the application status at the same time: they are
+ * separate targets, and each `status-set` is a process start the event waits for.
+ */
+async function setTogether(run: CharmRun, unit: Status, app: Status | undefined): Promise<void> {
+  const results = await Promise.allSettled([
+    run.tools.statusSet({ status: unit.kind, message: unit.message }),
+    app === undefined ? undefined : run.tools.statusSet({ status: app.kind, message: app.message }, { application: true }),
+  ]);
+  // Both have ended either way; the first failure fails the event.
+  for (const result of results) if (result.status === "rejected") throw result.reason;
 }

@@ -27,6 +27,7 @@ import {
   kubernetesUnitDatabag,
   originalVersionsUpdate,
   readOriginalVersions,
+  settled,
   settledValue,
   CharmVersion,
   type AppFields,
@@ -427,7 +428,7 @@ export class Kubernetes implements Common {
   }
 
   async #afterRelationExists(hookName: string, relationDeparted: boolean, config: Readonly<Record<string, unknown>>): Promise<void> {
-    const { context, tools, log } = this.#run;
+    const { context, tools } = this.#run;
     const self = this.#self;
     if (hookName === "stop" && this.#inProgress && this.#units[0] === self) {
       this.#setOwn("unusedStopEventAppRevisionAsHighestUnit", this.#appRevision);
@@ -469,10 +470,21 @@ export class Kubernetes implements Common {
     this.#installedDigest = image.digest;
     this.#installedImageName = image.imageName ?? this.#pin.imageName;
 
-    if (self.revision === this.#appRevision && this.#installedDigest !== undefined) {
-      await tools.applicationVersionSet(this.#installedWorkloadVersion() ?? "");
+    // Setting the workload version runs alongside the steps that only read and decide; it has
+    // ended, its failure raised, before anything is patched, answered or written.
+    const versionSet = settled(
+      self.revision === this.#appRevision && this.#installedDigest !== undefined ? tools.applicationVersionSet(this.#installedWorkloadVersion() ?? "") : Promise.resolve(),
+    );
+    try {
+      await this.#decideAndAct(versionSet);
+    } finally {
+      await versionSet;
     }
+  }
 
+  /** The rest of an event once the versions are known; `versionSet` is the workload version being set meanwhile. */
+  async #decideAndAct(versionSet: Promise<PromiseSettledResult<void>>): Promise<void> {
+    const { context, log } = this.#run;
     const views = this.#unitViews();
     this.#pauseSetting = effectivePausePolicy(views, this.#pauseConfigValue);
     this.#pausePolicy = gatingPolicy(this.#pauseSetting);
@@ -488,6 +500,7 @@ export class Kubernetes implements Common {
       log.info(`A refresh is in progress. To roll back, run \`${this.#rollbackCommand}\``);
     }
 
+    settledValue(await versionSet);
     if (this.#action?.name === "pre-refresh-check") await this.#preRefreshCheckAction();
     await this.#startRefresh();
     await this.#rollout({ handleAction: true });

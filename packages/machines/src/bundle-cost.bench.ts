@@ -9,12 +9,15 @@ import { loadCharmBuild } from "./bench-support/charm-build.js";
  * constructs the machines substrate is bundled as `charm-build` bundles a real charm, then:
  *
  * - its size must stay under BUNDLE_BUDGET_BYTES (stable, so enforced exactly). Measured at
- *   156 KB after moving to zod/mini (696 KB with zod's classic API);
+ *   156 KB after moving to zod/mini (696 KB with zod's classic API), 164 KB with the whole
+ *   pipeline, 167 KB once the hook tools read `dispatch`'s prefetch (2.6 KB that saves about
+ *   eight process starts per event). Growth by a few KB is a decision to record here; a jump
+ *   by tens of KB is a module that lost tree-shaking;
  * - loading it (`node charm.mjs`, compile cache on, as `dispatch` runs it) must take at most
  *   MAX_RATIO times a bare `node -e 0`, as the median over interleaved runs, because the
  *   machine is shared and single timings are noise.
  */
-const BUNDLE_BUDGET_BYTES = 165_000;
+const BUNDLE_BUDGET_BYTES = 170_000;
 const MAX_RATIO = 2;
 const RUNS = 25;
 const WARM_UP_RUNS = 3;

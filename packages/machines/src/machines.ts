@@ -26,6 +26,7 @@ import {
   RefreshError,
   RefreshActionParameter,
   REMOVE,
+  settled,
   settledValue,
   toCompatibilityResult,
   UnitTearingDown,
@@ -385,20 +386,32 @@ export class Machines implements Common {
   }
 
   async #runEvent(): Promise<void> {
-    const { context, log } = this.#run;
     const { tools } = this.#run;
     this.#loadHistory();
-    // Independent reads go out together (each hook tool is a process start; the snapd read
-    // overlaps with them). Nothing below changes the snap before its revision is used, and
-    // results are used, and errors raised, where and in the order they used to be.
-    const [versionSet, relations, config, installed] = await Promise.allSettled([
-      this.#codeConfirmed ? tools.applicationVersionSet(this.#pinned.workloadVersion) : Promise.resolve(),
+    // Setting the workload version needs nothing that follows and nothing that follows needs
+    // it: it runs alongside the rest of the event, and it has ended, its failure raised, before
+    // anything changes the snap, the statuses or the databags.
+    const versionSet = settled(this.#codeConfirmed ? tools.applicationVersionSet(this.#pinned.workloadVersion) : Promise.resolve());
+    try {
+      await this.#runEventSteps(versionSet);
+    } finally {
+      await versionSet;
+    }
+  }
+
+  /** The event's steps; `versionSet` is the workload version being set meanwhile. */
+  async #runEventSteps(versionSet: Promise<PromiseSettledResult<void>>): Promise<void> {
+    const { context, log } = this.#run;
+    const { tools } = this.#run;
+    // Independent reads go out together (each hook tool is a process start, unless dispatch
+    // prefetched it; the snapd read overlaps with them). Results are used, and errors raised,
+    // in the order the steps below need them.
+    const [relations, config, installed] = await Promise.allSettled([
       tools.relationIds(PEER_RELATION_NAME),
       tools.configGet(),
       this.#snapd.installedRevision(this.#pinned.snapName),
       this.#isLeader(),
     ]);
-    settledValue(versionSet);
 
     const relation = settledValue(relations)[0];
     if (relation === undefined) throw new PeerRelationNotReady(`the ${PEER_RELATION_NAME} peer relation does not exist yet`);
@@ -422,6 +435,7 @@ export class Machines implements Common {
       const planned = await this.#plannedUnits();
       const joined = this.#unitNames().length;
       if (planned !== joined) {
+        settledValue(await versionSet);
         await this.#flush();
         throw new PeerRelationNotReady(`${joined} of ${planned} planned units have joined the ${PEER_RELATION_NAME} peer relation`);
       }
@@ -435,6 +449,7 @@ export class Machines implements Common {
     }
     this.#pause = parsePauseAfterUnitRefresh(settledValue(config)[PAUSE_AFTER_UNIT_REFRESH]);
 
+    settledValue(await versionSet);
     if (this.#isAction("pre-refresh-check")) await this.#preRefreshCheckAction();
     this.#order = await this.#computeOrder();
     const force = await this.#startRefresh();

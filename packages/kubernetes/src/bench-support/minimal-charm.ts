@@ -24,9 +24,14 @@ export const handleEvent: CharmHandler = async (run) => {
     charmStatuses: [],
     lowerPriority: refresh.unitStatusLowerPriority({ workloadIsRunning: refresh.workloadAllowedToStart }),
   });
-  await run.tools.statusSet({ status: unit.kind, message: unit.message });
   const app = composeAppStatus({ higherPriority: refresh.appStatusHigherPriority, charmStatuses: [] });
-  if (await run.tools.isLeader()) await run.tools.statusSet({ status: app.kind, message: app.message }, { application: true });
+  const leader = await run.tools.isLeader();
+  // Separate targets, each a process start: set together, as the sample charms do.
+  const results = await Promise.allSettled([
+    run.tools.statusSet({ status: unit.kind, message: unit.message }),
+    leader ? run.tools.statusSet({ status: app.kind, message: app.message }, { application: true }) : undefined,
+  ]);
+  for (const result of results) if (result.status === "rejected") throw result.reason;
 };
 
 /** What a deployed charm's entry calls with {@link handleEvent}. */
