@@ -455,6 +455,20 @@ describe("pre-refresh-check", () => {
   });
 });
 
+describe("setting the workload version", () => {
+  it("fails the event before a pre-refresh-check runs or answers when application-version-set fails", async () => {
+    const s = await deployed(2, "first");
+    s.world.failingVersionSet.add(0);
+    const outcome = await s.event(0, { action: { name: "pre-refresh-check" } });
+    expect(outcome.error).toMatchObject({ code: "HOOK_TOOL_FAILED", tool: "application-version-set" });
+    expect(outcome.action?.result).toBeUndefined();
+    expect(s.precheckCalls).toBe(0);
+
+    s.world.failingVersionSet.delete(0);
+    expect((await action(s, 0, "pre-refresh-check")).result?.["result"]).toContain("juju refresh db");
+  });
+});
+
 describe("the per-event cost", () => {
   it("stays within N + 10 hook-tool calls and writes nothing in steady state", async () => {
     const units = 5;

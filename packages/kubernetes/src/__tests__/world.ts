@@ -8,7 +8,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { CharmRun, DatabagOwner, HookContext, HookTools, JujuEvent, LogLevel, Logger, SettableStatus } from "@refresh/juju";
+import { HookToolFailed, type CharmRun, type DatabagOwner, type HookContext, type HookTools, type JujuEvent, type LogLevel, type Logger, type SettableStatus } from "@refresh/juju";
 import type { KubernetesApi, PodState, StatefulSetState } from "../api.js";
 import { KubernetesApiError } from "../errors.js";
 import { IMAGE, testCharmMetadata } from "./charm-metadata.js";
@@ -77,6 +77,8 @@ export class World {
   /** Every partition the API was asked to set, with who asked and whether that unit led. */
   readonly patches: { unit: number; from: number; partition: number; leader: boolean; hook: string }[] = [];
   faults: ApiFault[] = [];
+  /** Units whose `application-version-set` fails (the unit agent refuses it) while they are listed. */
+  readonly failingVersionSet = new Set<number>();
   /** Pods the API server no longer lists (deleted) although their unit still runs a hook. */
   readonly deletedPods = new Set<number>();
   /** Runs before every API request, to change the world between an event's reads. */
@@ -294,6 +296,7 @@ export class World {
       statusGet: notUsed("status-get"),
       applicationVersionSet: async (version) => {
         tally("application-version-set");
+        if (this.failingVersionSet.has(unit)) throw new HookToolFailed("application-version-set", 1, "connection to the unit agent lost");
         this.appVersion = version;
       },
       actionGet: async () => (tally("action-get"), { ...(event.action?.params ?? {}) }),

@@ -85,6 +85,24 @@ describe("machines scenarios beyond the happy path", () => {
     expect(world.sim.violations).toEqual([]);
   });
 
+  it("a failing application-version-set fails the event before the snap is touched; once it works, the refresh goes on", async () => {
+    world = await deployTestCharm({ revisions: [V1, V2], units: 3, pause: "none", simulator: { retryFailedHooks: false } });
+    world.failingVersionSet.add("db/2");
+    world.sim.refresh({ to: 613 });
+    await world.sim.settle();
+    expect(world.sim.history.filter((record) => record.unit === "db/2" && record.outcome === "failed").map((record) => record.error)).toEqual([
+      expect.stringContaining("application-version-set exited with code 1"),
+    ]);
+    expect(world.refreshes, "no snap was refreshed in the failed event, nor anywhere else").toEqual([]);
+    expect(snaps(world)).toEqual({ "db/0": "182", "db/1": "182", "db/2": "182" });
+
+    world.failingVersionSet.delete("db/2");
+    world.sim.resolve("db/2");
+    await world.sim.settle();
+    expect(snaps(world)).toEqual({ "db/0": "183", "db/1": "183", "db/2": "183" });
+    expect(world.sim.violations).toEqual([]);
+  });
+
   it("a unit added while another is dying counts only the live units of goal-state", async () => {
     world = await deployTestCharm({ revisions: [V1, V2], units: 3, simulator: { retryFailedHooks: false } });
     world.sim.failNextHook("db/0");

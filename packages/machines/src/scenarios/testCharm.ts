@@ -1,5 +1,5 @@
 import { PeerRelationNotReady, PrecheckFailed, UnitTearingDown, type Status } from "@refresh/core";
-import type { CharmHandler } from "@refresh/juju";
+import { HookToolFailed, type CharmHandler, type HookTools } from "@refresh/juju";
 import { createSimulator, FakeSnapd, type Simulator, type SimulatorOptions } from "@refresh/testing";
 import { MachinesInvariants } from "../invariants.js";
 import { Machines, type MachinesCharmSpecific } from "../machines.js";
@@ -45,6 +45,8 @@ export class TestWorld {
   refreshOrder: ((units: readonly string[]) => readonly string[]) | undefined;
   /** Units whose charm crashes right after its snap refresh (before updateSnapRevision): the "unknown" state. */
   readonly crashAfterSnapRefresh = new Set<string>();
+  /** Units whose `application-version-set` fails (the unit agent refuses it) while they are listed. */
+  readonly failingVersionSet = new Set<string>();
   sim!: Simulator;
   readonly invariants: MachinesInvariants;
 
@@ -152,7 +154,8 @@ function handler(world: TestWorld): CharmHandler {
     };
     let refresh: Machines;
     try {
-      refresh = await Machines.create(run, charm, { snapd, architecture: "x86_64" });
+      const tools = world.failingVersionSet.has(unit) ? refusingVersionSet(run.tools) : run.tools;
+      refresh = await Machines.create({ ...run, tools }, charm, { snapd, architecture: "x86_64" });
     } catch (error) {
       if (error instanceof PeerRelationNotReady) {
         world.invariants.createEnded(unit, "peer-relation-not-ready");
@@ -187,6 +190,17 @@ function handler(world: TestWorld): CharmHandler {
     if (refresh.unitStatusHigherPriority === undefined) await run.tools.statusSet({ status: status.kind, message: status.message });
     world.returned.push({ unit, event, leader, app: refresh.appStatusHigherPriority, unit_: status });
   };
+}
+
+/** `tools`, except that `application-version-set` fails the way a hook tool does when the agent refuses it. */
+function refusingVersionSet(tools: HookTools): HookTools {
+  return new Proxy(tools, {
+    get(target, property) {
+      if (property === "applicationVersionSet") return () => Promise.reject(new HookToolFailed("application-version-set", 1, "connection to the unit agent lost"));
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 /** Deploys the test charm on `units` machines at the first revision and settles. */
