@@ -4,7 +4,10 @@
  */
 import { JujuError } from "./errors.js";
 
-/** What `dispatch` reads before Node starts. */
+/**
+ * What `dispatch` reads before Node starts. Leadership, config and the unit's status (plus the
+ * application's on the leader, where only the leader may read it) are always read.
+ */
 export interface PrefetchPlan {
   /** Peer endpoints whose relation ids, members and databags (app, own unit, each member) are read. */
   readonly peerEndpoints: readonly string[];
@@ -67,7 +70,8 @@ refresh_prefetch() {
   [ -n "\${JUJU_UNIT_NAME:-}" ] || return 0
   set -f
   if read -r refresh_uptime refresh_idle </proc/uptime; then printf '@clock %s\\n' "$refresh_uptime"; fi 2>/dev/null
-  refresh_frame is-leader --format=json
+  refresh_leader=
+  refresh_frame is-leader --format=json && refresh_leader=$refresh_out
   refresh_frame config-get --format=json${plan.goalState ? "\n  refresh_frame goal-state --format=json" : ""}
   for refresh_endpoint in ${plan.peerEndpoints.join(" ")}; do
     refresh_frame relation-ids --format=json -- "$refresh_endpoint" || continue
@@ -82,6 +86,8 @@ refresh_prefetch() {
       done
     done
   done
+  refresh_frame status-get --format=json --include-data
+  if [ "$refresh_leader" = true ]; then refresh_frame status-get --format=json --include-data --application; fi
 }
 `;
 }

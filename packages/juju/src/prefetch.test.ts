@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
-import { chmod, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { promisify } from "node:util";
@@ -121,6 +122,7 @@ describe("prefetchShellFunction", () => {
     await toolbox.install("goal-state", { stdout: '{"units":{"db/0":{"status":"active"}},"relations":{}}\n' });
     await toolbox.install("relation-ids", { stdout: '["refresh-v-three:4"]\n' });
     await toolbox.install("relation-list", { stdout: '["db/1","db/2"]\n' });
+    await toolbox.install("status-get", { stdout: '{"message":"ready","status":"active","status-data":{}}\n' });
     // Each databag names its owner, so the test can tell the frames apart.
     const relationGet = join(toolbox.bin, "relation-get");
     await writeFile(relationGet, '#!/bin/sh\nfor last; do :; done\nprintf \'{"owner":"%s"}\\n\' "$last"\n');
@@ -142,6 +144,8 @@ describe("prefetchShellFunction", () => {
       "@relation-get --format=json -r refresh-v-three:4 - db/0",
       "@relation-get --format=json -r refresh-v-three:4 - db/1",
       "@relation-get --format=json -r refresh-v-three:4 - db/2",
+      "@status-get --format=json --include-data",
+      "@status-get --format=json --include-data --application",
     ].sort());
     expect(output).toContain('@relation-get --format=json -r refresh-v-three:4 - db/2\n{"owner":"db/2"}\n');
     expect(output).toMatch(/^@clock \d+(\.\d+)?\n/);
@@ -167,6 +171,7 @@ describe("prefetchShellFunction", () => {
     expect(await tools.isLeader()).toBe(true);
     expect(await tools.configGet()).toEqual({ "pause-after-unit-refresh": "first" });
     expect((await tools.goalState()).units).toEqual({ "db/0": { status: "active" } });
+    await tools.statusSet({ status: "active", message: "ready" });
     expect(started).toEqual([]);
     expect(tools.stats(), "prefetched answers are not processes this hook started").toEqual({});
   });
@@ -189,6 +194,13 @@ describe("prefetchShellFunction", () => {
     now += 200;
     expect(await tools.isLeader()).toBe(true);
     expect(started, "asked again: the prefetched answer is older than it looks").toEqual(["is-leader"]);
+  });
+
+  test("reads the application's status only on the leader, who alone may", async () => {
+    await toolbox.install("is-leader", { stdout: "false\n" });
+    const output = await prefetchOutput(toolbox, { JUJU_UNIT_NAME: "db/0" });
+    expect(output).toContain("@status-get --format=json --include-data\n");
+    expect(output).not.toContain("--application");
   });
 
   test("a tool that fails leaves no frame, so the hook runs it and sees the real error", async () => {
@@ -222,5 +234,93 @@ describe("prefetchShellFunction", () => {
   test("refuses an endpoint name that could not be a Juju endpoint", () => {
     expect(() => prefetchShellFunction({ peerEndpoints: ["peers; rm -rf /"], goalState: false })).toThrow(InvalidPrefetchPlan);
     expect(() => prefetchShellFunction({ peerEndpoints: ["Peers"], goalState: false })).toThrow(/lower-case letters, digits and dashes/);
+  });
+});
+
+describe("sets that repeat what Juju already shows", () => {
+  const statusFrames =
+    '@status-get --format=json --include-data\n{"message":"ready","status":"active","status-data":{}}\n' +
+    '@status-get --format=json --include-data --application\n{"application-status":{"message":"","status":"active","status-data":{},"units":{}}}\n';
+
+  function recordingTools(prefetched: PrefetchedAnswers | undefined, workloadVersionRecord?: string) {
+    const started: string[][] = [];
+    const tools = createHookTools({
+      unitName: "db/0",
+      ...(prefetched === undefined ? {} : { prefetched }),
+      ...(workloadVersionRecord === undefined ? {} : { workloadVersionRecord }),
+      spawn: (call) => {
+        started.push([call.tool, ...call.args]);
+        return Promise.resolve({ exitCode: 0, signal: undefined, stdout: "", stderr: "" });
+      },
+    });
+    return { tools, started };
+  }
+
+  test("a status equal to what the unit and the application showed when the hook started is not sent", async () => {
+    const { tools, started } = recordingTools(answersFrom(statusFrames));
+    await Promise.all([tools.statusSet({ status: "active", message: "ready" }), tools.statusSet({ status: "active", message: "ready" })]);
+    await tools.statusSet({ status: "active", message: "" }, { application: true });
+    expect(started).toEqual([]);
+  });
+
+  test("a different status is sent, and from then on the hook's own sets decide", async () => {
+    const { tools, started } = recordingTools(answersFrom(statusFrames));
+    await tools.statusSet({ status: "maintenance", message: "refreshing" });
+    // Back to what it showed at the start: Juju now shows "refreshing", so this must be sent.
+    await tools.statusSet({ status: "active", message: "ready" });
+    expect(started).toEqual([
+      ["status-set", "maintenance", "--", "refreshing"],
+      ["status-set", "active", "--", "ready"],
+    ]);
+  });
+
+  test("without a prefetched status-get every status is sent once", async () => {
+    const { tools, started } = recordingTools(answersFrom(""));
+    await tools.statusSet({ status: "active", message: "ready" });
+    await tools.statusSet({ status: "active", message: "ready" });
+    expect(started).toEqual([["status-set", "active", "--", "ready"]]);
+  });
+
+  test("a status-get answer that is not a status is no reason to skip a set", async () => {
+    const { tools, started } = recordingTools(answersFrom('@status-get --format=json --include-data\n{"status":"dancing"}\n'));
+    await tools.statusSet({ status: "active", message: "" });
+    expect(started).toEqual([["status-set", "active", "--", ""]]);
+  });
+
+  describe("the workload version record", () => {
+    let dir: string;
+    beforeEach(async () => {
+      dir = await mkdtemp(join(tmpdir(), "version-record-"));
+    });
+    afterEach(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    test("is written after a set, and a later hook setting the same version sends nothing", async () => {
+      const record = join(dir, ".refresh_cache", "workload_version");
+      const first = recordingTools(undefined, record);
+      await first.tools.applicationVersionSet("14.9");
+      expect(first.started).toEqual([["application-version-set", "--", "14.9"]]);
+      expect(await readFile(record, "utf8")).toBe("14.9");
+
+      const next = recordingTools(undefined, record);
+      await next.tools.applicationVersionSet("14.9");
+      expect(next.started).toEqual([]);
+      await next.tools.applicationVersionSet("15.0");
+      expect(next.started).toEqual([["application-version-set", "--", "15.0"]]);
+      expect(await readFile(record, "utf8")).toBe("15.0");
+    });
+
+    test("is left alone when the set fails, so the next hook tries again", async () => {
+      const record = join(dir, "workload_version");
+      await writeFile(record, "14.9");
+      const tools = createHookTools({
+        unitName: "db/0",
+        workloadVersionRecord: record,
+        spawn: () => Promise.resolve({ exitCode: 1, signal: undefined, stdout: "", stderr: "ERROR connection lost\n" }),
+      });
+      await expect(tools.applicationVersionSet("15.0")).rejects.toThrow(/application-version-set/);
+      expect(await readFile(record, "utf8")).toBe("14.9");
+    });
   });
 });

@@ -9,6 +9,9 @@
  * hook tools use a frame instead of starting the same tool again. A read that the shell did
  * not make, or whose tool failed, simply runs as usual, so the prefetch only ever saves work.
  *
+ * The shell also reads the statuses the event will most likely set again: in a steady state a
+ * `status-set` repeats what `status-get` shows, and the hook tools then leave it out.
+ *
  * Frames, one per line pair, in the order the shell ran the tools:
  *
  *     @clock <first field of /proc/uptime>     (optional, before any tool ran)
@@ -26,7 +29,7 @@ import type { HookToolRunner, ToolExit, ToolInvocation } from "./tool-runner.js"
 export const HOOK_TOOL_PREFETCH_ENV = "REFRESH_HOOK_TOOL_PREFETCH";
 
 /** The tools `prefetchShellFunction` (prefetch-script.ts) runs: only their calls may wait for a frame. */
-const PREFETCHED_TOOLS: ReadonlySet<string> = new Set(["is-leader", "config-get", "goal-state", "relation-ids", "relation-list", "relation-get"]);
+const PREFETCHED_TOOLS: ReadonlySet<string> = new Set(["is-leader", "config-get", "goal-state", "relation-ids", "relation-list", "relation-get", "status-get"]);
 
 /** One prefetched answer: the tool's stdout, and no later than when the tool ran, when known. */
 interface Answer {

@@ -1,3 +1,5 @@
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import * as z from "zod/mini";
 import { englishIssues } from "./english-issues.js";
 import { validateActionResultKeys } from "./action-results.js";
@@ -52,6 +54,13 @@ export interface CreateHookToolsOptions {
    * exact invocation is among them uses the answer instead of starting the tool.
    */
   readonly prefetched?: PrefetchedAnswers;
+  /**
+   * A file that keeps the workload version this unit last set. Juju applies
+   * `application-version-set` at once, whatever the hook's outcome, so a version equal to the
+   * one recorded is already what `juju status` shows and is not sent again. Without it (or
+   * when the file cannot be read) every new value of a hook is sent.
+   */
+  readonly workloadVersionRecord?: string;
 }
 
 const stringList = z.pipe(z.nullable(z.array(z.string())), z.transform((list) => list ?? []));
@@ -76,7 +85,9 @@ const applicationStatusOutput = z.looseObject({ "application-status": statusOutp
  * most once (config, relation membership and data, action parameters, unit state), and
  * reads of this unit's own databags and state include the writes it made in this hook.
  * `goal-state` and `status-get` are always asked afresh. A `status-set` (unit or application)
- * or `application-version-set` that repeats the value this hook set last is not sent again.
+ * or `application-version-set` that repeats the value this hook set last is not sent again, nor
+ * is one that repeats what the target showed when the hook started: the status `dispatch`
+ * prefetched, the workload version recorded in `workloadVersionRecord`.
  */
 export function createHookTools(options: CreateHookToolsOptions = {}): ProcessHookTools {
   return new ProcessTools(options);
@@ -98,6 +109,12 @@ class ProcessTools implements ProcessHookTools {
   readonly #stateOverlay = new Map<string, string | null>();
   /** The value this hook last set per target (unit status, app status, workload version). */
   readonly #lastSet = new Map<string, string>();
+  /** Targets this hook tried to set: what they showed when the hook started no longer holds. */
+  readonly #touched = new Set<string>();
+  readonly #prefetched: PrefetchedAnswers | undefined;
+  /** Statuses `dispatch` read before the hook, taken from the prefetch once and shared. */
+  readonly #statusesAtStart = new Map<"unit" | "app", Promise<string | undefined>>();
+  readonly #workloadVersionRecord: string | undefined;
   #leaderSince: number | undefined;
   #leaderRefused = false;
 
@@ -108,6 +125,8 @@ class ProcessTools implements ProcessHookTools {
       return spawn(invocation);
     };
     this.#run = options.prefetched === undefined ? counted : createPrefetchingRunner(options.prefetched, counted);
+    this.#prefetched = options.prefetched;
+    this.#workloadVersionRecord = options.workloadVersionRecord;
     const unitName = options.unitName ?? options.env?.["JUJU_UNIT_NAME"];
     this.#unitName = unitName === "" ? undefined : unitName;
     this.#appName = this.#unitName?.split("/")[0];
@@ -198,9 +217,38 @@ class ProcessTools implements ProcessHookTools {
 
   async statusSet(value: { status: SettableStatus; message: string }, options: { application?: boolean } = {}): Promise<void> {
     const application = options.application === true;
-    await this.#setUnlessRepeated(application ? "status-set\0app" : "status-set\0unit", `${value.status}\0${value.message}`, () =>
-      this.#plain("status-set", [...(application ? ["--application"] : []), value.status, "--", value.message]),
+    await this.#setUnlessRepeated(
+      application ? "status-set\0app" : "status-set\0unit",
+      `${value.status}\0${value.message}`,
+      () => this.#plain("status-set", [...(application ? ["--application"] : []), value.status, "--", value.message]),
+      () => this.#statusAtStart(application),
     );
+  }
+
+  /** The status Juju showed when the hook started, as `status\0message`, when `dispatch` read it. */
+  #statusAtStart(application: boolean): Promise<string | undefined> {
+    const key = application ? "app" : "unit";
+    let shown = this.#statusesAtStart.get(key);
+    if (shown === undefined) {
+      shown = this.#readPrefetchedStatus(application);
+      this.#statusesAtStart.set(key, shown);
+    }
+    return shown;
+  }
+
+  async #readPrefetchedStatus(application: boolean): Promise<string | undefined> {
+    const args = ["--format=json", "--include-data", ...(application ? ["--application"] : [])];
+    const exit = await this.#prefetched?.take({ tool: "status-get", args });
+    if (exit === undefined) return undefined;
+    try {
+      const shown = application
+        ? parseJson("status-get", exit.stdout, applicationStatusOutput)["application-status"]
+        : parseJson("status-get", exit.stdout, statusOutput);
+      return `${shown.status}\0${shown.message ?? ""}`;
+    } catch {
+      // Not what status-get prints: nothing is known, so the status is set.
+      return undefined;
+    }
   }
 
   async statusGet(options: { application?: boolean } = {}): Promise<StatusValue> {
@@ -214,16 +262,32 @@ class ProcessTools implements ProcessHookTools {
   }
 
   async applicationVersionSet(version: string): Promise<void> {
-    await this.#setUnlessRepeated("application-version-set", version, () => this.#plain("application-version-set", ["--", version]));
+    const record = this.#workloadVersionRecord;
+    await this.#setUnlessRepeated(
+      "application-version-set",
+      version,
+      async () => {
+        await this.#plain("application-version-set", ["--", version]);
+        if (record !== undefined) writeRecord(record, version);
+      },
+      () => Promise.resolve(record === undefined ? undefined : readRecord(record)),
+    );
   }
 
   /**
-   * Runs `set` unless this hook already set exactly `value` on `target` last: the library and
-   * the charm often both set the same status in one event, and each call is a process start.
-   * The record is dropped before trying, so after a failed set the next one is always sent.
+   * Runs `set` unless `target` already shows `value`: because this hook set exactly that last
+   * (the library and the charm often set the same status in one event), or, before this hook
+   * set it at all, because it showed that when the hook started (`shownAtStart`). Each set is a
+   * process start, and in a steady state every event would repeat the last one. The record is
+   * dropped before trying, so after a failed set the next one is always sent.
    */
-  async #setUnlessRepeated(target: string, value: string, set: () => Promise<unknown>): Promise<void> {
+  async #setUnlessRepeated(target: string, value: string, set: () => Promise<unknown>, shownAtStart: () => Promise<string | undefined>): Promise<void> {
     if (this.#lastSet.get(target) === value) return;
+    if (!this.#touched.has(target) && (await shownAtStart()) === value && !this.#touched.has(target)) {
+      this.#lastSet.set(target, value);
+      return;
+    }
+    this.#touched.add(target);
     this.#lastSet.delete(target);
     await set();
     this.#lastSet.set(target, value);
@@ -331,6 +395,25 @@ function parseJson<S extends z.ZodMiniType>(tool: string, stdout: string, schema
     throw new HookToolOutputInvalid(tool, stdout, z.prettifyError(result.error).replaceAll("\n", " "), result.error);
   }
   return result.data;
+}
+
+/** The recorded workload version, or undefined when there is no readable record. */
+function readRecord(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** Best effort: without the record the next hook sets the version again, which is harmless. */
+function writeRecord(path: string, version: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, version);
+  } catch {
+    // The charm directory is not writable: nothing is lost but a saved call.
+  }
 }
 
 function databagKey(relation: RelationId, owner: DatabagOwner): string {

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { CharmHandler, HookContext } from "./context.js";
 import { JujuError } from "./errors.js";
 import { parseHookContext } from "./hook-context.js";
@@ -5,6 +6,13 @@ import type { HookTools } from "./hook-tools.js";
 import { createJujuLogger } from "./logger.js";
 import { readDispatchPrefetch, type PrefetchedAnswers } from "./prefetch.js";
 import { createHookTools } from "./process-hook-tools.js";
+
+/**
+ * Where, under the charm directory, the real hook tools keep the workload version this unit last
+ * set (see `CreateHookToolsOptions.workloadVersionRecord`). `.refresh_cache` holds files a charm
+ * writes for itself at run time; charm-build leaves it out of packed charms.
+ */
+export const WORKLOAD_VERSION_RECORD = ".refresh_cache/workload_version";
 
 /** Options of {@link runCharm}; the defaults are what a deployed charm needs. */
 export interface RunCharmOptions {
@@ -55,7 +63,9 @@ export async function runCharm(handler: CharmHandler, options: RunCharmOptions =
     return 1;
   }
 
-  const tools = options.createTools?.(context) ?? createHookTools({ env, unitName: context.unitName, ...prefetchOf(env, options) });
+  const tools =
+    options.createTools?.(context) ??
+    createHookTools({ env, unitName: context.unitName, workloadVersionRecord: join(context.charmDir, WORKLOAD_VERSION_RECORD), ...prefetchOf(env, options) });
   const log = createJujuLogger(tools, { fallback: stderr });
   try {
     await handler({ context, tools, log });

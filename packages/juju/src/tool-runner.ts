@@ -1,4 +1,14 @@
-import { spawn } from "node:child_process";
+import type { spawn as Spawn } from "node:child_process";
+
+/**
+ * `node:child_process`, loaded at the first tool a hook runs: when `dispatch` prefetched the
+ * reads and nothing needs writing, an event starts no process and need not load it.
+ */
+let spawnLoaded: Promise<typeof Spawn> | undefined;
+function loadSpawn(): Promise<typeof Spawn> {
+  spawnLoaded ??= import("node:child_process").then((module) => module.spawn);
+  return spawnLoaded;
+}
 
 /** One hook tool call: the tool's name (looked up on `PATH`), its arguments, and optional stdin. */
 export interface ToolInvocation {
@@ -44,8 +54,9 @@ export interface ProcessRunnerOptions {
  * message is ever interpreted by a shell, whatever characters it holds.
  */
 export function createProcessRunner(options: ProcessRunnerOptions = {}): HookToolRunner {
-  return (invocation) =>
-    new Promise<ToolExit>((resolve, reject) => {
+  return async (invocation) => {
+    const spawn = await loadSpawn();
+    return new Promise<ToolExit>((resolve, reject) => {
       const child = spawn(invocation.tool, [...invocation.args], {
         shell: false,
         stdio: [invocation.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
@@ -78,4 +89,5 @@ export function createProcessRunner(options: ProcessRunnerOptions = {}): HookToo
         child.stdin.end(invocation.stdin, "utf8");
       }
     });
+  };
 }
