@@ -50,6 +50,22 @@ describe("parseRefreshVersions", () => {
     expect(versions.source).toBe("refresh_versions.toml");
   });
 
+  it("parses a text once: the same text from the same file gives the same frozen result", () => {
+    const text = 'charm = "16/1.19.0"\nworkload = "16.8"\n';
+    const first = parseRefreshVersions(text, "a.toml");
+    expect(parseRefreshVersions(text, "a.toml")).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    // Another file, or another text, is its own parse: errors must keep naming the right file.
+    expect(parseRefreshVersions(text, "b.toml")).not.toBe(first);
+    expect(parseRefreshVersions(text, "b.toml").source).toBe("b.toml");
+    expect(parseRefreshVersions('charm = "16/1.20.0"\nworkload = "16.8"\n', "a.toml").charm.toString()).toBe("16/1.20.0");
+  });
+
+  it("does not remember a text it refused", () => {
+    expect(() => parseRefreshVersions('charm = "x"\n', "bad.toml")).toThrow();
+    expect(() => parseRefreshVersions('charm = "x"\n', "bad.toml")).toThrow(/bad\.toml/);
+  });
+
   it("reads a machine charm's snap pins and ignores charm_major", () => {
     const versions = parseRefreshVersions(machineCharm);
     expect(versions.snap).toEqual({ name: "charmed-postgresql", revisions: { x86_64: "123", aarch64: "124" } });

@@ -211,6 +211,22 @@ function formatPath(path: readonly PropertyKey[]): string {
  * @throws {InvalidRefreshVersions} listing every missing or bad key and how to fix it.
  */
 export function parseRefreshVersions(text: string, source: string = REFRESH_VERSIONS_FILE): RefreshVersions {
+  // The library and the charm both read the file in most events, and parsing (TOML, schema,
+  // versions) is the costly part; the result is frozen, so one parse of the same text serves all.
+  const key = `${source}\0${text}`;
+  const known = parsedRefreshVersions.get(key);
+  if (known !== undefined) return known;
+  const parsed = parseRefreshVersionsText(text, source);
+  if (parsedRefreshVersions.size >= PARSED_REFRESH_VERSIONS_KEPT) parsedRefreshVersions.clear();
+  parsedRefreshVersions.set(key, parsed);
+  return parsed;
+}
+
+/** A charm process reads one file; tests read a few. Enough to never parse one text twice in an event. */
+const PARSED_REFRESH_VERSIONS_KEPT = 16;
+const parsedRefreshVersions = new Map<string, RefreshVersions>();
+
+function parseRefreshVersionsText(text: string, source: string): RefreshVersions {
   let raw: unknown;
   try {
     raw = parseToml(text);
