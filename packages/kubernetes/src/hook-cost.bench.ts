@@ -83,6 +83,7 @@ describe(`one hook of a ${UNITS}-unit Kubernetes app through dispatch`, () => {
       counters: (world) => ({ requests: apiServer(world).requests.length, connections: apiServer(world).connectionCount }),
       checkRefreshPaused,
       requestsLabel: "API requests",
+      floor: { entry: fileURLToPath(new URL("./bench-support/api-floor.ts", import.meta.url)), label: "node, node:https and this package's client making the event's 3 API requests over one TLS connection, nothing else" },
     });
     rows.push(...cost.rows);
   }, 600_000);

@@ -85,6 +85,7 @@ describe(`one hook of a ${UNITS}-unit machine app through dispatch`, () => {
       counters: (world) => ({ requests: snapdRequests(world), connections: undefined }),
       checkRefreshPaused,
       requestsLabel: "snapd requests",
+      floor: { entry: fileURLToPath(new URL("./bench-support/snapd-floor.ts", import.meta.url)), label: "node and this package's snapd client asking for the installed revision, nothing else" },
     });
     rows.push(...cost.rows);
   }, 600_000);

@@ -3,7 +3,7 @@
  * substrates' hook-cost benches: each hook is timed against a bare Node start just before it,
  * and its hook-tool calls and requests to the fake servers are counted.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import type { HookRecord, Simulator } from "../model/index.js";
 
 /** Counters of the fake servers the charm talks to, read before and after each hook. */
@@ -41,18 +41,45 @@ export function median(values: readonly number[]): number {
 }
 
 /**
- * Times one `node <args>` with only what `dispatch` gives Node (a PATH and a compile cache): the
- * test runner's own variables (NODE_OPTIONS and the like) would be timed too.
+ * Times one `node <args>` with only what `dispatch` gives Node (a PATH and a compile cache, plus
+ * `env`): the test runner's own variables (NODE_OPTIONS and the like) would be timed too.
  */
-export function timeNode(args: readonly string[], compileCacheDir: string): number {
+export function timeNode(args: readonly string[], compileCacheDir: string, env: Readonly<Record<string, string>> = {}): number {
   const started = process.hrtime.bigint();
   const result = spawnSync(process.execPath, args, {
-    env: { PATH: process.env["PATH"] ?? "", NODE_COMPILE_CACHE: compileCacheDir },
+    env: { ...env, PATH: process.env["PATH"] ?? "", NODE_COMPILE_CACHE: compileCacheDir },
     stdio: ["ignore", "ignore", "pipe"],
   });
   const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
   if (result.status !== 0) throw new Error(`node ${args.join(" ")} exited with ${String(result.status)}: ${result.stderr.toString()}`);
   return elapsed;
+}
+
+/**
+ * Times one `node <args>` as {@link timeNode} does, but without blocking this process: for a
+ * script that talks to the fake servers this process runs. Rejects after `timeoutMs`.
+ */
+export function timeNodeWhileServing(args: readonly string[], compileCacheDir: string, env: Readonly<Record<string, string>>, timeoutMs = 30_000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, [...args], {
+      env: { ...env, PATH: process.env["PATH"] ?? "", NODE_COMPILE_CACHE: compileCacheDir },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const stderr: Buffer[] = [];
+    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
+      if (code === 0) resolve(elapsed);
+      else reject(new Error(`node ${args.join(" ")} exited with ${String(code ?? signal)}: ${Buffer.concat(stderr).toString()}`));
+    });
+  });
 }
 
 /** Times a bare `node -e 0`, as {@link timeNode} runs it. */

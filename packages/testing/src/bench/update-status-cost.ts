@@ -9,7 +9,17 @@ import { join } from "node:path";
 import { createWorld, type World, type WorldOptions } from "../harness/world.js";
 import type { CharmRevision, Substrate } from "../model/index.js";
 import { writeBundledCharmDirs, type CharmBundler } from "./charm-dirs.js";
-import { formatEventCostTable, runHooksTimed, summariseEventCost, type EventCostRow, type MeasuredHook, type ServerCounters } from "./hook-cost.js";
+import {
+  formatEventCostTable,
+  median,
+  runHooksTimed,
+  summariseEventCost,
+  timeBareNode,
+  timeNodeWhileServing,
+  type EventCostRow,
+  type MeasuredHook,
+  type ServerCounters,
+} from "./hook-cost.js";
 
 /** Options of {@link measureUpdateStatusCost}. */
 export interface UpdateStatusCostOptions {
@@ -39,12 +49,28 @@ export interface UpdateStatusCostOptions {
   readonly checkRefreshPaused: (world: World) => void;
   /** Heading of the requests column of the printed table ("API requests", "snapd requests"). */
   readonly requestsLabel: string;
+  /**
+   * What no charm can go below: an entry module that makes only the event's requests to the
+   * substrate's fake server (in a unit's environment) and exits, bundled like the charm and
+   * timed like the bare Node start, interleaved with the hooks.
+   */
+  readonly floor?: { readonly entry: string; readonly label: string };
+}
+
+/** The floor, measured: median time and median ratio to the bare Node start before each run. */
+export interface FloorCost {
+  readonly label: string;
+  readonly medianMs: number;
+  readonly medianBareMs: number;
+  readonly ratio: number;
 }
 
 /** The measured rows, and the world's clean-up. */
 export interface UpdateStatusCost {
   /** Steady state and refresh paused, each for the leader and for the other units. */
   readonly rows: readonly EventCostRow[];
+  /** The floor, when one was given. */
+  readonly floor: FloorCost | undefined;
   /** Disposes of the world and removes the temporary directory. */
   dispose(): Promise<void>;
 }
@@ -84,6 +110,8 @@ export async function measureUpdateStatusCost(options: UpdateStatusCostOptions):
     const measure = (label: string): Promise<{ leader: MeasuredHook[]; others: MeasuredHook[] }> =>
       measureUpdateStatusRounds(measuredWorld, label, join(root, ".bare-compile-cache"), options);
     const rows: EventCostRow[] = [];
+    const floor =
+      options.floor === undefined ? undefined : await measureFloor(measuredWorld, options.floor, options.bundler, root, options.warmUpRounds + options.rounds);
     const steady = await measure("steady state");
     rows.push(summariseEventCost("update-status, steady, leader", steady.leader), summariseEventCost("update-status, steady, non-leader", steady.others));
 
@@ -92,14 +120,39 @@ export async function measureUpdateStatusCost(options: UpdateStatusCostOptions):
     options.checkRefreshPaused(measuredWorld);
     const paused = await measure("refresh paused");
     rows.push(summariseEventCost("update-status, refresh paused, leader", paused.leader), summariseEventCost("update-status, refresh paused, non-leader", paused.others));
+    const floorLine =
+      floor === undefined
+        ? ""
+        : `\nFloor (${floor.label}): ${floor.medianMs.toFixed(1)} ms against ${floor.medianBareMs.toFixed(1)} ms for node -e 0, ${floor.ratio.toFixed(2)}x\n`;
     console.log(
-      `\n${formatEventCostTable(rows, options.requestsLabel)}\n(ratio: median over ${options.rounds} rounds of hook / the bare node run just before it; counts: max per hook)\n`,
+      `\n${formatEventCostTable(rows, options.requestsLabel)}\n(ratio: median over ${options.rounds} rounds of hook process / the bare node run just before it; counts: max per hook)\n${floorLine}`,
     );
-    return { rows, dispose };
+    return { rows, floor, dispose };
   } catch (error) {
     await dispose();
     throw error;
   }
+}
+
+/** Bundles the floor's entry and times it `runs` times, each right after a bare Node start, in the leader's environment. */
+async function measureFloor(world: World, floor: NonNullable<UpdateStatusCostOptions["floor"]>, bundler: CharmBundler, root: string, runs: number): Promise<FloorCost> {
+  const script = join(root, "floor.mjs");
+  await bundler.bundle(floor.entry, script);
+  const leader = world.sim.leader;
+  if (leader === undefined) throw new Error("the settled world has no leader to measure the floor as");
+  const environment = world.unitEnvironment(leader);
+  const cache = join(root, ".floor-compile-cache");
+  const times: number[] = [];
+  const bare: number[] = [];
+  const ratios: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    const bareMs = timeBareNode(cache);
+    const floorMs = await timeNodeWhileServing([script], cache, environment);
+    bare.push(bareMs);
+    times.push(floorMs);
+    ratios.push(floorMs / bareMs);
+  }
+  return { label: floor.label, medianMs: median(times), medianBareMs: median(bare), ratio: median(ratios) };
 }
 
 /** Fires update-status for every round (after warm-ups) and splits the runs into leader and others. */
