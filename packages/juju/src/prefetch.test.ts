@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { HOOK_TOOL_PREFETCH_ENV, PrefetchedAnswers, readDispatchPrefetch } from "./prefetch.js";
 import { InvalidPrefetchPlan, prefetchShellFunction } from "./prefetch-script.js";
-import { createHookTools } from "./process-hook-tools.js";
+import { createHookTools, type WorkloadVersionRecord } from "./process-hook-tools.js";
 import { createFakeToolbox, type FakeToolbox } from "./test-support/fake-tools.js";
 import type { ToolInvocation } from "./tool-runner.js";
 
@@ -242,7 +242,7 @@ describe("sets that repeat what Juju already shows", () => {
     '@status-get --format=json --include-data\n{"message":"ready","status":"active","status-data":{}}\n' +
     '@status-get --format=json --include-data --application\n{"application-status":{"message":"","status":"active","status-data":{},"units":{}}}\n';
 
-  function recordingTools(prefetched: PrefetchedAnswers | undefined, workloadVersionRecord?: string) {
+  function recordingTools(prefetched: PrefetchedAnswers | undefined, workloadVersionRecord?: WorkloadVersionRecord) {
     const started: string[][] = [];
     const tools = createHookTools({
       unitName: "db/0",
@@ -297,30 +297,39 @@ describe("sets that repeat what Juju already shows", () => {
     });
 
     test("is written after a set, and a later hook setting the same version sends nothing", async () => {
-      const record = join(dir, ".refresh_cache", "workload_version");
+      const record = { path: join(dir, ".refresh_cache", "workload_version"), codeIdentity: "code-1" };
       const first = recordingTools(undefined, record);
       await first.tools.applicationVersionSet("14.9");
       expect(first.started).toEqual([["application-version-set", "--", "14.9"]]);
-      expect(await readFile(record, "utf8")).toBe("14.9");
+      expect(await readFile(record.path, "utf8")).toBe("code-1\n14.9");
 
       const next = recordingTools(undefined, record);
       await next.tools.applicationVersionSet("14.9");
       expect(next.started).toEqual([]);
       await next.tools.applicationVersionSet("15.0");
       expect(next.started).toEqual([["application-version-set", "--", "15.0"]]);
-      expect(await readFile(record, "utf8")).toBe("15.0");
+      expect(await readFile(record.path, "utf8")).toBe("code-1\n15.0");
+    });
+
+    test("written under other charm code, it is not trusted: that code may have set another version", async () => {
+      const path = join(dir, "workload_version");
+      await writeFile(path, "code-1\n14.9");
+      const redeployed = recordingTools(undefined, { path, codeIdentity: "code-2" });
+      await redeployed.tools.applicationVersionSet("14.9");
+      expect(redeployed.started).toEqual([["application-version-set", "--", "14.9"]]);
+      expect(await readFile(path, "utf8")).toBe("code-2\n14.9");
     });
 
     test("is left alone when the set fails, so the next hook tries again", async () => {
-      const record = join(dir, "workload_version");
-      await writeFile(record, "14.9");
+      const record = { path: join(dir, "workload_version"), codeIdentity: "code-1" };
+      await writeFile(record.path, "code-1\n14.9");
       const tools = createHookTools({
         unitName: "db/0",
         workloadVersionRecord: record,
         spawn: () => Promise.resolve({ exitCode: 1, signal: undefined, stdout: "", stderr: "ERROR connection lost\n" }),
       });
       await expect(tools.applicationVersionSet("15.0")).rejects.toThrow(/application-version-set/);
-      expect(await readFile(record, "utf8")).toBe("14.9");
+      expect(await readFile(record.path, "utf8")).toBe("code-1\n14.9");
     });
   });
 });

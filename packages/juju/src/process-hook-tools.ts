@@ -55,12 +55,22 @@ export interface CreateHookToolsOptions {
    */
   readonly prefetched?: PrefetchedAnswers;
   /**
-   * A file that keeps the workload version this unit last set. Juju applies
-   * `application-version-set` at once, whatever the hook's outcome, so a version equal to the
-   * one recorded is already what `juju status` shows and is not sent again. Without it (or
-   * when the file cannot be read) every new value of a hook is sent.
+   * Where to keep the workload version this unit last set, and under which charm code. Juju
+   * applies `application-version-set` at once, whatever the hook's outcome, so a version equal
+   * to the one recorded is already what `juju status` shows and is not sent again. A record
+   * written under other charm code is not trusted: that code (another revision, another
+   * library) may have set another version since. Without a record (or when it cannot be read)
+   * every new value of a hook is sent.
    */
-  readonly workloadVersionRecord?: string;
+  readonly workloadVersionRecord?: WorkloadVersionRecord;
+}
+
+/** See {@link CreateHookToolsOptions.workloadVersionRecord}. */
+export interface WorkloadVersionRecord {
+  /** The record file. */
+  readonly path: string;
+  /** Changes whenever Juju deploys charm code, even the same revision again (`runCharm` uses the `dispatch` file's inode and modification time). */
+  readonly codeIdentity: string;
 }
 
 const stringList = z.pipe(z.nullable(z.array(z.string())), z.transform((list) => list ?? []));
@@ -114,7 +124,7 @@ class ProcessTools implements ProcessHookTools {
   readonly #prefetched: PrefetchedAnswers | undefined;
   /** Statuses `dispatch` read before the hook, taken from the prefetch once and shared. */
   readonly #statusesAtStart = new Map<"unit" | "app", Promise<string | undefined>>();
-  readonly #workloadVersionRecord: string | undefined;
+  readonly #workloadVersionRecord: WorkloadVersionRecord | undefined;
   #leaderSince: number | undefined;
   #leaderRefused = false;
 
@@ -397,20 +407,23 @@ function parseJson<S extends z.ZodMiniType>(tool: string, stdout: string, schema
   return result.data;
 }
 
-/** The recorded workload version, or undefined when there is no readable record. */
-function readRecord(path: string): string | undefined {
+/** The recorded workload version, or undefined when there is no readable record written under this charm code. */
+function readRecord(record: WorkloadVersionRecord): string | undefined {
+  let text: string;
   try {
-    return readFileSync(path, "utf8");
+    text = readFileSync(record.path, "utf8");
   } catch {
     return undefined;
   }
+  const newline = text.indexOf("\n");
+  return newline >= 0 && text.slice(0, newline) === record.codeIdentity ? text.slice(newline + 1) : undefined;
 }
 
 /** Best effort: without the record the next hook sets the version again, which is harmless. */
-function writeRecord(path: string, version: string): void {
+function writeRecord(record: WorkloadVersionRecord, version: string): void {
   try {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, version);
+    mkdirSync(dirname(record.path), { recursive: true });
+    writeFileSync(record.path, `${record.codeIdentity}\n${version}`);
   } catch {
     // The charm directory is not writable: nothing is lost but a saved call.
   }

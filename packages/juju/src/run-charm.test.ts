@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { HookTools } from "./hook-tools.js";
@@ -44,6 +45,24 @@ async function jujuLogLines(): Promise<string[][]> {
 }
 
 describe("runCharm in a real process", () => {
+  it("sets the workload version once per deployment of the charm code, not on every event", async () => {
+    await box.install("application-version-set");
+    const versionSets = async () => (await box.calls()).filter((call) => call.tool === "application-version-set").length;
+    const deployDispatch = async () => {
+      // Juju writes dispatch anew with every deployment of charm code, even of the same revision.
+      await writeFile(join(dirname(charm), "dispatch.new"), "#!/bin/sh\n");
+      await rename(join(dirname(charm), "dispatch.new"), join(dirname(charm), "dispatch"));
+    };
+    await deployDispatch();
+    expect((await dispatch({ ...JUJU_ENV, CHARM_TEST_MODE: "version" })).exitCode).toBe(0);
+    expect((await dispatch({ ...JUJU_ENV, CHARM_TEST_MODE: "version" })).exitCode).toBe(0);
+    expect(await versionSets()).toBe(1);
+
+    await deployDispatch();
+    expect((await dispatch({ ...JUJU_ENV, CHARM_TEST_MODE: "version" })).exitCode).toBe(0);
+    expect(await versionSets(), "new charm code may have set another version: set it again").toBe(2);
+  });
+
   it("runs the handler, writes its log lines through juju-log, and exits 0", async () => {
     const result = await dispatch(JUJU_ENV);
     expect(result).toEqual({ exitCode: 0, stderr: "" });

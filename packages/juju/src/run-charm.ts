@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import type { CharmHandler, HookContext } from "./context.js";
 import { JujuError } from "./errors.js";
@@ -5,7 +6,7 @@ import { parseHookContext } from "./hook-context.js";
 import type { HookTools } from "./hook-tools.js";
 import { createJujuLogger } from "./logger.js";
 import { readDispatchPrefetch, type PrefetchedAnswers } from "./prefetch.js";
-import { createHookTools } from "./process-hook-tools.js";
+import { createHookTools, type WorkloadVersionRecord } from "./process-hook-tools.js";
 
 /**
  * Where, under the charm directory, the real hook tools keep the workload version this unit last
@@ -26,6 +27,11 @@ export interface RunCharmOptions {
   readonly stderr?: (text: string) => void;
   /** Where `dispatch` pipes its prefetched hook-tool answers (see `HOOK_TOOL_PREFETCH_ENV`). @default process.stdin */
   readonly stdin?: () => NodeJS.ReadableStream;
+  /**
+   * Leave out an `application-version-set` of the version this unit recorded setting under the
+   * same charm code (see `CreateHookToolsOptions.workloadVersionRecord`). @default true
+   */
+  readonly rememberWorkloadVersion?: boolean;
   /** Ends the run with an exit code. @default process.exit */
   readonly exit?: (code: number) => void;
 }
@@ -65,7 +71,7 @@ export async function runCharm(handler: CharmHandler, options: RunCharmOptions =
 
   const tools =
     options.createTools?.(context) ??
-    createHookTools({ env, unitName: context.unitName, workloadVersionRecord: join(context.charmDir, WORKLOAD_VERSION_RECORD), ...prefetchOf(env, options) });
+    createHookTools({ env, unitName: context.unitName, ...workloadVersionRecordOf(context, options), ...prefetchOf(env, options) });
   const log = createJujuLogger(tools, { fallback: stderr });
   try {
     await handler({ context, tools, log });
@@ -89,6 +95,20 @@ export async function runCharm(handler: CharmHandler, options: RunCharmOptions =
     await log.flush();
     exit(1);
     return 1;
+  }
+}
+
+/**
+ * Where the real hook tools record the workload version they set, under the identity of the
+ * deployed `dispatch` (Juju writes it anew whenever it deploys charm code); none without one.
+ */
+function workloadVersionRecordOf(context: HookContext, options: RunCharmOptions): { workloadVersionRecord?: WorkloadVersionRecord } {
+  if (options.rememberWorkloadVersion === false) return {};
+  try {
+    const dispatch = statSync(join(context.charmDir, "dispatch"), { bigint: true });
+    return { workloadVersionRecord: { path: join(context.charmDir, WORKLOAD_VERSION_RECORD), codeIdentity: `${dispatch.ino}:${dispatch.mtimeNs}` } };
+  } catch {
+    return {};
   }
 }
 

@@ -8,7 +8,8 @@ const INDEX = join(dirname(fileURLToPath(import.meta.url)), "..", "index.ts");
  * Writes a charm entry point as a charm author writes one, for `node` to run on this
  * package's TypeScript sources (Node strips the types; the hook maps the `.js` import
  * suffixes to `.ts`). Its behaviour follows `CHARM_TEST_MODE`: `action` sets an action
- * result, `throw` fails with a chained error; anything else just logs one line.
+ * result, `version` sets the workload version 14.9, `throw` fails with a chained error; anything
+ * else just logs one line.
  */
 export async function writeCharmScript(path: string): Promise<void> {
   const script = `
@@ -28,6 +29,7 @@ await runCharm(async ({ context, tools, log }) => {
   log.info("running " + context.event.kind + " " + context.event.name + " on " + context.unitName);
   const mode = context.environment["CHARM_TEST_MODE"];
   if (mode === "action") await tools.actionSet({ result: "done" });
+  if (mode === "version") await tools.applicationVersionSet("14.9");
   if (mode === "throw") throw new Error("workload unreachable", { cause: new Error("connection refused") });
 });
 `;
