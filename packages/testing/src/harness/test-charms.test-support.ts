@@ -187,7 +187,9 @@ export const machinesTestCharm: CharmHandler = async ({ context, tools }) => {
 
 /** The entry point a test charm's `dispatch` calls. */
 export async function runTestCharm(kind: "kubernetes" | "machines"): Promise<void> {
-  await runCharm(kind === "kubernetes" ? kubernetesTestCharm : machinesTestCharm);
+  // Every workload version set reaches the simulator, as in-process handlers' do, so that both
+  // run modes make the same calls and a seed gives the same interleaving in either.
+  await runCharm(kind === "kubernetes" ? kubernetesTestCharm : machinesTestCharm, { rememberWorkloadVersion: false });
 }
 
 /**
