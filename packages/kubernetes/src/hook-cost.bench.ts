@@ -13,14 +13,22 @@ import { loadCharmBuild } from "./bench-support/charm-build.js";
  *
  * Enforced: at most N + 10 hook-tool calls per event, no relation-set in steady state, at
  * most 3 API requests over one TLS connection per steady-state event. Time is reported as the
- * median of hook / bare-node ratios and checked against MAX_RATIO only when
- * REFRESH_BENCH_ENFORCE_TIME=1, because on a shared 2-core machine wall time depends on what
- * else runs (see the README's "Per-event cost").
+ * median of hook / bare-node ratios and checked only when REFRESH_BENCH_ENFORCE_TIME=1, because
+ * on a shared 2-core machine wall time depends on what else runs (see the README's "Per-event
+ * cost"): against MAX_RATIO, or against MAX_FLOOR_RATIO times the floor (`bench-support/
+ * api-floor.ts`: Node, `node:https` and the three requests, nothing else) when the floor alone
+ * is above MAX_RATIO, as it is on the 2-core build machines.
  */
 const UNITS = 3;
 const ROUNDS = 12;
 const WARM_UP_ROUNDS = 2;
 const MAX_RATIO = 2;
+/**
+ * Where Node, `node:https` and the event's three requests alone take more than MAX_RATIO (the
+ * floor), the hook is held to this multiple of the floor instead (docs/decisions.md, "The
+ * per-event time budget, measured").
+ */
+const MAX_FLOOR_RATIO = 1.5;
 const STEADY_API_REQUESTS = 3;
 const ENFORCE_TIME = process.env["REFRESH_BENCH_ENFORCE_TIME"] === "1";
 
@@ -107,7 +115,12 @@ describe(`one hook of a ${UNITS}-unit Kubernetes app through dispatch`, () => {
     }
   });
 
-  test.runIf(ENFORCE_TIME)(`steady state within ${MAX_RATIO}x a bare node start-up (median)`, () => {
-    for (const row of rows.filter((candidate) => candidate.event.includes("steady"))) expect(row.ratio, row.event).toBeLessThanOrEqual(MAX_RATIO);
+  test.runIf(ENFORCE_TIME)(`steady state within ${MAX_RATIO}x a bare node start-up, or ${MAX_FLOOR_RATIO}x the floor where the floor is above that (median)`, () => {
+    const floor = cost.floor;
+    if (floor === undefined) throw new Error("the floor was not measured");
+    for (const row of rows.filter((candidate) => candidate.event.includes("steady"))) {
+      if (floor.ratio <= MAX_RATIO) expect(row.ratio, row.event).toBeLessThanOrEqual(MAX_RATIO);
+      else expect(row.medianProcessMs / floor.medianMs, `${row.event}: hook / floor`).toBeLessThanOrEqual(MAX_FLOOR_RATIO);
+    }
   });
 });
