@@ -93,9 +93,11 @@ describe("PrefetchedAnswers", () => {
     expect(exit?.askedAt).toBeGreaterThan(before - 2600);
   });
 
-  test("without a usable clock the answers carry no date", async () => {
-    expect((await answersFrom("@is-leader --format=json\ntrue\n").take(invocation("is-leader", "--format=json")))?.askedAt).toBeUndefined();
-    expect((await answersFrom("@clock 100\n@is-leader --format=json\ntrue\n", 1000, 50).take(invocation("is-leader", "--format=json")))?.askedAt).toBeUndefined();
+  test("without a usable clock an answer is dated as old as can be", async () => {
+    expect((await answersFrom("@is-leader --format=json\ntrue\n").take(invocation("is-leader", "--format=json")))?.askedAt).toBe(Number.NEGATIVE_INFINITY);
+    expect((await answersFrom("@clock 100\n@is-leader --format=json\ntrue\n", 1000, 50).take(invocation("is-leader", "--format=json")))?.askedAt).toBe(
+      Number.NEGATIVE_INFINITY,
+    );
   });
 });
 
@@ -201,6 +203,20 @@ describe("prefetchShellFunction", () => {
     const output = await prefetchOutput(toolbox, { JUJU_UNIT_NAME: "db/0" });
     expect(output).toContain("@status-get --format=json --include-data\n");
     expect(output).not.toContain("--application");
+  });
+
+  test("leadership read by a shell without a clock is used once and then asked again", async () => {
+    const started: string[] = [];
+    const tools = createHookTools({
+      prefetched: answersFrom("@is-leader --format=json\ntrue\n"),
+      spawn: (call) => {
+        started.push(call.tool);
+        return Promise.resolve({ exitCode: 0, signal: undefined, stdout: "true\n", stderr: "" });
+      },
+    });
+    expect(await tools.isLeader()).toBe(true);
+    expect(await tools.isLeader()).toBe(true);
+    expect(started).toEqual(["is-leader"]);
   });
 
   test("a tool that fails leaves no frame, so the hook runs it and sees the real error", async () => {

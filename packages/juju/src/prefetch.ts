@@ -95,7 +95,9 @@ export class PrefetchedAnswers {
     const answer = this.#answers.get(key);
     if (answer === undefined) return undefined;
     this.#answers.delete(key);
-    return { exitCode: 0, signal: undefined, stdout: `${answer.stdout}\n`, stderr: "", ...(answer.askedAt === undefined ? {} : { askedAt: answer.askedAt }) };
+    // Without the shell's clock it is unknown how old the answer is: date it as old as can be,
+    // so nothing (leadership above all) is reused on the strength of it.
+    return { exitCode: 0, signal: undefined, stdout: `${answer.stdout}\n`, stderr: "", askedAt: answer.askedAt ?? Number.NEGATIVE_INFINITY };
   }
 
   #line(line: string): void {
