@@ -5,6 +5,8 @@ export * from "./protocol/names.js";
 export * from "./protocol/python-json.js";
 export * from "./protocol/databag.js";
 export * from "./protocol/databags.js";
+export * from "./protocol/kubernetes-databag.js";
+export * from "./protocol/machines-databag.js";
 export * from "./protocol/original-versions.js";
 export * from "./protocol/local-files.js";
 export * from "./versions/index.js";

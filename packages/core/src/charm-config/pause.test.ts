@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { InvalidPauseAfterUnitRefresh } from "../errors.js";
-import { decodeKubernetesUnitDatabag } from "../protocol/databags.js";
+import { decodeKubernetesUnitDatabag } from "../protocol/kubernetes-databag.js";
 import { UnitKey } from "../protocol/names.js";
 import { JUJU_STATUS_MESSAGE_LIMIT } from "../status.js";
 import {

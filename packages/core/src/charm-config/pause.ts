@@ -1,6 +1,6 @@
 import { InvalidPauseAfterUnitRefresh } from "../errors.js";
 import type { DecodedDatabag } from "../protocol/databag.js";
-import type { KubernetesUnitFields } from "../protocol/databags.js";
+import type { KubernetesUnitFields } from "../protocol/kubernetes-databag.js";
 
 /** The config option that sets after which units the refresh waits for `resume-refresh`. */
 export const PAUSE_AFTER_UNIT_REFRESH = "pause-after-unit-refresh";

@@ -3,14 +3,9 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { InvalidDatabagContent } from "../errors.js";
 import { REMOVE } from "./databag.js";
-import {
-  appDatabag,
-  decodeAppDatabag,
-  decodeKubernetesUnitDatabag,
-  decodeMachinesUnitDatabag,
-  kubernetesUnitDatabag,
-  machinesUnitDatabag,
-} from "./databags.js";
+import { appDatabag, decodeAppDatabag } from "./databags.js";
+import { decodeKubernetesUnitDatabag, kubernetesUnitDatabag } from "./kubernetes-databag.js";
+import { decodeMachinesUnitDatabag, machinesUnitDatabag } from "./machines-databag.js";
 import { AppKey, UnitKey } from "./names.js";
 import { encodePythonJson, type JsonValue } from "./python-json.js";
 

@@ -1,10 +1,8 @@
 import * as z from "zod/mini";
 import { databagField, defineDatabag, type DatabagView, type DecodedDatabag } from "./databag.js";
-import { AppKey, UnitKey } from "./names.js";
+import { stringList } from "./field-schemas.js";
+import { AppKey } from "./names.js";
 
-// Writers never store duplicates, but a duplicate is harmless to every reader (the lists are
-// used as sets), so it is tolerated rather than reported.
-const stringList = z.array(z.string());
 
 /**
  * One confirmed charm-code refresh of a machine unit: the raw `.juju-charm` text and the
@@ -24,72 +22,6 @@ export const charmCodeRefreshSchema = z.codec(
     encode: (entry) => ({ charm_revision: entry.charmRevision, time_of_refresh: entry.timeOfRefresh }),
   },
 );
-
-const CHARM_CODE_REFRESH = 'an object {"charm_revision": <text>, "time_of_refresh": <seconds>}';
-
-/** The unit databag of a Kubernetes unit (refresh protocol v3). */
-export const kubernetesUnitDatabag = defineDatabag({
-  /** Raw config value this unit sees (possibly invalid: that is for the pause rule to judge). */
-  pauseAfterUnitRefreshConfig: databagField(UnitKey.pauseAfterUnitRefreshConfig, z.string(), "a JSON string"),
-  /** Controller revisions this unit started the refresh for. */
-  refreshStartedForRevisions: databagField(
-    UnitKey.refreshStartedIfAppControllerRevisionHashIn,
-    stringList,
-    "a JSON list of controller revision names",
-  ),
-  /** The controller revision this unit declared itself healthy on. */
-  nextUnitAllowedForRevision: databagField(
-    UnitKey.nextUnitAllowedToRefreshIfAppControllerRevisionHashEquals,
-    z.string(),
-    "a JSON string naming a controller revision",
-  ),
-  /** Pod UIDs of peers this unit saw depart. */
-  tearingDownPodUids: databagField(
-    UnitKey.podUidsOfUnitsThatAreTearingDown,
-    stringList,
-    "a JSON list of pod UIDs",
-  ),
-  /** Only written to wake the leader; epoch seconds. */
-  unusedStopEventPartitionRaisedAt: databagField(
-    UnitKey.unusedTimestampDuringLastStopEventWherePartitionRaised,
-    z.number(),
-    "a JSON number (seconds since the epoch)",
-  ),
-  /** Only written to wake peers; the app's controller revision. */
-  unusedStopEventAppRevisionAsHighestUnit: databagField(
-    UnitKey.unusedAppControllerRevisionDuringLastStopEventAsHighestUnit,
-    z.string(),
-    "a JSON string naming a controller revision",
-  ),
-  /** Only written to wake the leader; this unit's new pod UID. */
-  unusedPodUidAfterRestartPartitionRaised: databagField(
-    UnitKey.unusedPodUidAfterPodRestartAndPartitionRaised,
-    z.string(),
-    "a JSON string (a pod UID)",
-  ),
-});
-
-/** The unit databag of a machine unit (refresh protocol v3). */
-export const machinesUnitDatabag = defineDatabag({
-  /** Installed workload snap revision; absent when the snap is not installed. */
-  installedSnapRevision: databagField(UnitKey.installedSnapRevision, z.string(), "a JSON string (a snap revision)"),
-  /** This unit declared itself healthy on its installed revision. */
-  nextUnitAllowedToRefresh: databagField(
-    UnitKey.nextUnitAllowedToRefreshIfThisUnitsSnapRevisionAndDatabagAreUpToDate,
-    z.boolean(),
-    "JSON true or false",
-  ),
-  /** Mirror of this unit's `machines_refresh_started` marker. */
-  refreshStarted: databagField(UnitKey.refreshStartedIfThisUnitsDatabagIsUpToDate, z.boolean(), "JSON true or false"),
-  /** The latest confirmed charm-code refresh of this unit (freshness of its databag). */
-  lastRefreshToUpToDateCharmCode: databagField(
-    UnitKey.lastRefreshToUpToDateCharmCodeVersion,
-    charmCodeRefreshSchema,
-    CHARM_CODE_REFRESH,
-  ),
-  /** Only written to wake peers once the refresh completed. */
-  unusedLastCompletedRefresh: databagField(UnitKey.unusedLastCompletedRefresh, charmCodeRefreshSchema, CHARM_CODE_REFRESH),
-});
 
 /** The application databag of the peer relation (both substrates; only the leader writes). */
 export const appDatabag = defineDatabag({
@@ -119,29 +51,11 @@ export const appDatabag = defineDatabag({
   originalCharmRevision: databagField(AppKey.originalCharmRevision, z.string(), "a JSON string (a charm revision)"),
 });
 
-/** Field table of {@link kubernetesUnitDatabag}. */
-export type KubernetesUnitFields = typeof kubernetesUnitDatabag.fields;
-/** Field table of {@link machinesUnitDatabag}. */
-export type MachinesUnitFields = typeof machinesUnitDatabag.fields;
 /** Field table of {@link appDatabag}. */
 export type AppFields = typeof appDatabag.fields;
 
-/** Typed view of a Kubernetes unit databag. */
-export type KubernetesUnitDatabag = DatabagView<KubernetesUnitFields>;
-/** Typed view of a machine unit databag. */
-export type MachinesUnitDatabag = DatabagView<MachinesUnitFields>;
 /** Typed view of the application databag. */
 export type AppDatabag = DatabagView<AppFields>;
-
-/** Decodes a Kubernetes unit's databag (from `relationGet`); problems are reported, never thrown. */
-export function decodeKubernetesUnitDatabag(raw: Readonly<Record<string, string>>, unit: string): DecodedDatabag<KubernetesUnitFields> {
-  return kubernetesUnitDatabag.decode(raw, { unit });
-}
-
-/** Decodes a machine unit's databag (from `relationGet`); problems are reported, never thrown. */
-export function decodeMachinesUnitDatabag(raw: Readonly<Record<string, string>>, unit: string): DecodedDatabag<MachinesUnitFields> {
-  return machinesUnitDatabag.decode(raw, { unit });
-}
 
 /** Decodes the application databag (from `relationGet`); problems are reported, never thrown. */
 export function decodeAppDatabag(raw: Readonly<Record<string, string>>, app: string): DecodedDatabag<AppFields> {
