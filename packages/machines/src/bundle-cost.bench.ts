@@ -10,9 +10,10 @@ import { loadCharmBuild } from "./bench-support/charm-build.js";
  *
  * - its size must stay under BUNDLE_BUDGET_BYTES (stable, so enforced exactly). Measured at
  *   156 KB after moving to zod/mini (696 KB with zod's classic API), 164 KB with the whole
- *   pipeline, 167 KB once the hook tools read `dispatch`'s prefetch (2.6 KB that saves about
- *   eight process starts per event). Growth by a few KB is a decision to record here; a jump
- *   by tens of KB is a module that lost tree-shaking;
+ *   pipeline, 169 KB once the hook tools read `dispatch`'s prefetch and leave out writes that
+ *   repeat what Juju shows (about 5 KB that save every process start of a steady-state event;
+ *   1 KB came back by keeping the Kubernetes databag schemas out). Growth by a few KB is a
+ *   decision to record here; a jump by tens of KB is a module that lost tree-shaking;
  * - loading it (`node charm.mjs`, compile cache on, as `dispatch` runs it) must take at most
  *   MAX_RATIO times a bare `node -e 0`, as the median over interleaved runs, because the
  *   machine is shared and single timings are noise.
