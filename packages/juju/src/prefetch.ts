@@ -18,9 +18,10 @@
  *     @<tool> <arg> <arg> ...                   (the argument vector, joined by single spaces)
  *     <the tool's stdout, one line of JSON>
  *
- * Juju prints `--format=json` output as one compact line, so a body is one line. Anything
- * else (a body that is not JSON, a header where a body belongs) ends the prefetch at that
- * point: the frame in question and all later ones are ignored and asked for afresh.
+ * Juju prints `--format=json` output as one compact line (juju/cmd's `FormatJson` is Go's
+ * `json.Marshal`, which escapes every control character, plus a newline), so a body is one
+ * line. Anything else (a body that is not JSON, a header where a body belongs) ends the
+ * prefetch at that point: the frame in question and all later ones are asked for afresh.
  */
 import { readFileSync } from "node:fs";
 import type { HookToolRunner, ToolExit, ToolInvocation } from "./tool-runner.js";
