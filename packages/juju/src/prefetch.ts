@@ -61,13 +61,15 @@ export class PrefetchedAnswers {
   /** Feeds the next bytes the shell wrote (any split, UTF-8). */
   push(text: string): void {
     if (this.#ended) return;
-    this.#buffer += text;
+    const buffer = this.#buffer + text;
+    let start = 0;
     let newline: number;
-    while ((newline = this.#buffer.indexOf("\n")) >= 0) {
-      const line = this.#buffer.slice(0, newline);
-      this.#buffer = this.#buffer.slice(newline + 1);
-      this.#line(line);
+    while ((newline = buffer.indexOf("\n", start)) >= 0) {
+      this.#line(buffer.slice(start, newline));
+      start = newline + 1;
     }
+    // Kept only when the shell is still writing: a break ends the prefetch.
+    this.#buffer = this.#ended ? "" : buffer.slice(start);
   }
 
   /** The shell is done (or gone): every read still waiting runs its tool itself. */
