@@ -11,22 +11,46 @@ import { JujuError } from "./errors.js";
 export interface PrefetchPlan {
   /** Peer endpoints whose relation ids, members and databags (app, own unit, each member) are read. */
   readonly peerEndpoints: readonly string[];
-  /** Also read `goal-state` (the machines substrate asks for it on every event). */
+  /** Also read `goal-state` (the machines substrate asks for it until every planned unit has joined). */
   readonly goalState: boolean;
+  /**
+   * Leave `goal-state` out once this file exists, relative to the charm directory (the machines
+   * substrate's marker that every planned unit has joined: it no longer reads goal state then).
+   */
+  readonly goalStateUnlessFile?: string;
 }
 
-/** A prefetch plan `dispatch` cannot carry: an endpoint name that is not a Juju endpoint name. */
+/** A prefetch plan `dispatch` cannot carry: a name that could not be written into the script as it is. */
 export class InvalidPrefetchPlan extends JujuError {
-  constructor(endpoint: string) {
-    super(
-      "INVALID_PREFETCH_PLAN",
-      `cannot prefetch the peer endpoint ${JSON.stringify(endpoint)}: Juju endpoint names are lower-case letters, digits and dashes, starting with a letter`,
-      { resolution: "name the endpoint as it appears under `peers:` in charmcraft.yaml" },
-    );
+  constructor(what: string, value: string, rule: string, resolution: string) {
+    super("INVALID_PREFETCH_PLAN", `cannot prefetch with the ${what} ${JSON.stringify(value)}: ${rule}`, { resolution });
   }
 }
 
 const ENDPOINT_NAME = /^[a-z][a-z0-9-]*$/;
+const RELATIVE_FILE = /^(?!.*(?:^|\/)\.\.(?:\/|$))[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*$/;
+
+function checkPlan(plan: PrefetchPlan): void {
+  for (const endpoint of plan.peerEndpoints) {
+    if (!ENDPOINT_NAME.test(endpoint)) {
+      throw new InvalidPrefetchPlan(
+        "peer endpoint",
+        endpoint,
+        "Juju endpoint names are lower-case letters, digits and dashes, starting with a letter",
+        "name the endpoint as it appears under `peers:` in charmcraft.yaml",
+      );
+    }
+  }
+  const file = plan.goalStateUnlessFile;
+  if (file !== undefined && !RELATIVE_FILE.test(file)) {
+    throw new InvalidPrefetchPlan(
+      "marker file",
+      file,
+      "it must be a relative path of letters, digits, dots, dashes and underscores, without `..`",
+      "give the path relative to the charm directory, e.g. .charm_refresh_v3/machines_peer_relation_initialized",
+    );
+  }
+}
 
 /**
  * A POSIX shell function, `refresh_prefetch`, that makes the reads of `plan` and prints their
@@ -42,7 +66,7 @@ const ENDPOINT_NAME = /^[a-z][a-z0-9-]*$/;
  * hold nothing but the characters Juju uses in them.
  */
 export function prefetchShellFunction(plan: PrefetchPlan): string {
-  for (const endpoint of plan.peerEndpoints) if (!ENDPOINT_NAME.test(endpoint)) throw new InvalidPrefetchPlan(endpoint);
+  checkPlan(plan);
   return `# Reads every event makes, answered while Node starts (see @refresh/juju, prefetch.ts).
 refresh_frame() {
   refresh_out=$("$@" 2>/dev/null) || return 1
@@ -72,7 +96,7 @@ refresh_prefetch() {
   if read -r refresh_uptime refresh_idle </proc/uptime; then printf '@clock %s\\n' "$refresh_uptime"; fi 2>/dev/null
   refresh_leader=
   refresh_frame is-leader --format=json && refresh_leader=$refresh_out
-  refresh_frame config-get --format=json${plan.goalState ? "\n  refresh_frame goal-state --format=json" : ""}
+  refresh_frame config-get --format=json${goalStateRead(plan)}
   for refresh_endpoint in ${plan.peerEndpoints.join(" ")}; do
     refresh_frame relation-ids --format=json -- "$refresh_endpoint" || continue
     refresh_words "$refresh_out"
@@ -90,4 +114,11 @@ refresh_prefetch() {
   if [ "$refresh_leader" = true ]; then refresh_frame status-get --format=json --include-data --application; fi
 }
 `;
+}
+
+/** The script's `goal-state` read for `plan`, if any (already checked by {@link checkPlan}). */
+function goalStateRead(plan: PrefetchPlan): string {
+  if (!plan.goalState) return "";
+  if (plan.goalStateUnlessFile === undefined) return "\n  refresh_frame goal-state --format=json";
+  return `\n  if [ ! -e "\${JUJU_CHARM_DIR:-.}/${plan.goalStateUnlessFile}" ]; then refresh_frame goal-state --format=json; fi`;
 }

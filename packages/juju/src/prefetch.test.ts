@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -11,13 +11,13 @@ import { createHookTools, type WorkloadVersionRecord } from "./process-hook-tool
 import { createFakeToolbox, type FakeToolbox } from "./test-support/fake-tools.js";
 import type { ToolInvocation } from "./tool-runner.js";
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
 const PLAN = { peerEndpoints: ["refresh-v-three"], goalState: true } as const;
 
 /** Runs the generated shell function with /bin/sh, as `dispatch` does, and returns what it printed. */
 async function prefetchOutput(toolbox: FakeToolbox, env: Record<string, string>): Promise<string> {
   const script = `${prefetchShellFunction(PLAN)}refresh_prefetch\n`;
-  return (await run("/bin/sh", ["-c", script], { env: toolbox.env(env) })).stdout;
+  return (await execFileAsync("/bin/sh", ["-c", script], { env: toolbox.env(env) })).stdout;
 }
 
 /** Answers fed with `text` as the shell would write it, in the given chunk sizes. */
@@ -250,6 +250,28 @@ describe("prefetchShellFunction", () => {
   test("refuses an endpoint name that could not be a Juju endpoint", () => {
     expect(() => prefetchShellFunction({ peerEndpoints: ["peers; rm -rf /"], goalState: false })).toThrow(InvalidPrefetchPlan);
     expect(() => prefetchShellFunction({ peerEndpoints: ["Peers"], goalState: false })).toThrow(/lower-case letters, digits and dashes/);
+  });
+
+  test("refuses a marker file that is not a plain relative path", () => {
+    for (const file of ["../outside", "/etc/passwd", "a/../b", 'x"; rm -rf / #', "$(id)", ""]) {
+      expect(() => prefetchShellFunction({ peerEndpoints: [], goalState: true, goalStateUnlessFile: file }), file).toThrow(InvalidPrefetchPlan);
+    }
+    expect(() => prefetchShellFunction({ peerEndpoints: [], goalState: true, goalStateUnlessFile: ".charm_refresh_v3/machines_peer_relation_initialized" })).not.toThrow();
+  });
+
+  test("leaves goal-state out once the marker file exists in the charm directory", async () => {
+    const charmDir = await mkdtemp(join(tmpdir(), "prefetch-charm-"));
+    try {
+      const plan = { peerEndpoints: [], goalState: true, goalStateUnlessFile: ".charm_refresh_v3/joined" };
+      const run = async () =>
+        (await execFileAsync("/bin/sh", ["-c", `${prefetchShellFunction(plan)}refresh_prefetch\n`], { env: toolbox.env({ JUJU_UNIT_NAME: "db/0", JUJU_CHARM_DIR: charmDir }) })).stdout;
+      expect(await run()).toContain("@goal-state --format=json\n");
+      await mkdir(join(charmDir, ".charm_refresh_v3"));
+      await writeFile(join(charmDir, ".charm_refresh_v3", "joined"), "");
+      expect(await run()).not.toContain("goal-state");
+    } finally {
+      await rm(charmDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -8,8 +8,12 @@ import { dispatchFor, dispatchScript, prefetchPlanFor } from "./layout.ts";
 const PEERS = "peers:\n  refresh-v-three:\n    interface: refresh\n";
 
 describe("prefetchPlanFor", () => {
-  it("reads the refresh peer relation, and goal-state only for a machine charm", () => {
-    expect(prefetchPlanFor(`name: db\n${PEERS}`)).toEqual({ peerEndpoints: ["refresh-v-three"], goalState: true });
+  it("reads the refresh peer relation, and goal-state only for a machine charm until its units have all joined", () => {
+    expect(prefetchPlanFor(`name: db\n${PEERS}`)).toEqual({
+      peerEndpoints: ["refresh-v-three"],
+      goalState: true,
+      goalStateUnlessFile: ".charm_refresh_v3/machines_peer_relation_initialized",
+    });
     expect(prefetchPlanFor(`name: db\ncontainers:\n  workload:\n    resource: image\n${PEERS}`)).toEqual({
       peerEndpoints: ["refresh-v-three"],
       goalState: false,

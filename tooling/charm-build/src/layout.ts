@@ -1,5 +1,5 @@
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
-import { PEER_RELATION_NAME } from "@refresh/core";
+import { LocalFile, localStatePath, PEER_RELATION_NAME } from "@refresh/core";
 import { HOOK_TOOL_PREFETCH_ENV, prefetchShellFunction, type PrefetchPlan } from "@refresh/juju";
 import { CharmBuildError } from "./errors.ts";
 
@@ -45,14 +45,17 @@ export const NODE_COMPILE_CACHE_DIR = ".node-compile-cache";
 /**
  * The hook-tool reads a charm's `dispatch` makes while Node starts: the refresh peer relation
  * when metadata declares it, and `goal-state` for machine charms (no `containers`), whose
- * refresh reads it on every event. `undefined` when the charm does not use the refresh library.
+ * refresh reads it until every planned unit has joined. `undefined` when the charm does not
+ * use the refresh library.
  */
 export function prefetchPlanFor(metadataYaml: string): PrefetchPlan | undefined {
   const metadata: unknown = parseYaml(metadataYaml);
   if (typeof metadata !== "object" || metadata === null) return undefined;
   const { peers, containers } = metadata as { peers?: unknown; containers?: unknown };
   if (typeof peers !== "object" || peers === null || !(PEER_RELATION_NAME in peers)) return undefined;
-  return { peerEndpoints: [PEER_RELATION_NAME], goalState: containers === undefined };
+  if (containers !== undefined) return { peerEndpoints: [PEER_RELATION_NAME], goalState: false };
+  // Machines read goal state only until every planned unit has joined the peer relation.
+  return { peerEndpoints: [PEER_RELATION_NAME], goalState: true, goalStateUnlessFile: localStatePath(LocalFile.machinesPeerRelationInitialized) };
 }
 
 /**
