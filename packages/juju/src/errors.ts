@@ -11,7 +11,7 @@ export class JujuError extends Error {
   /** The step that fixes it, when one is known. */
   readonly resolution: string | undefined;
 
-  constructor(code: string, message: string, options: { cause?: unknown; resolution?: string } = {}) {
+  constructor(code: string, message: string, options: { cause?: unknown; resolution?: string | undefined } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -52,10 +52,7 @@ export class HookToolError extends JujuError {
     message: string,
     details: { tool: string; exitCode?: number | undefined; stderr?: string; cause?: unknown; resolution?: string },
   ) {
-    super(code, message, {
-      ...(details.cause === undefined ? {} : { cause: details.cause }),
-      ...(details.resolution === undefined ? {} : { resolution: details.resolution }),
-    });
+    super(code, message, { cause: details.cause, resolution: details.resolution });
     this.tool = details.tool;
     this.exitCode = details.exitCode;
     this.stderr = details.stderr ?? "";

@@ -5,7 +5,7 @@ import { TestingError } from "../errors.js";
  * that never settles…). The message names the problem and what to change in the test.
  */
 export class SimulatorError extends TestingError {
-  constructor(code: string, message: string, options: { cause?: unknown; resolution?: string } = {}) {
+  constructor(code: string, message: string, options: { cause?: unknown; resolution?: string | undefined } = {}) {
     super(code, `[@refresh/testing] ${message}`, options);
   }
 }
