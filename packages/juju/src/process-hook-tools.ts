@@ -247,14 +247,11 @@ class ProcessTools implements ProcessHookTools {
   }
 
   async #readPrefetchedStatus(application: boolean): Promise<string | undefined> {
-    const args = ["--format=json", "--include-data", ...(application ? ["--application"] : [])];
-    const exit = await this.#prefetched?.take({ tool: "status-get", args });
+    const exit = await this.#prefetched?.take({ tool: "status-get", args: statusGetArgs(application) });
     if (exit === undefined) return undefined;
     try {
-      const shown = application
-        ? parseJson("status-get", exit.stdout, applicationStatusOutput)["application-status"]
-        : parseJson("status-get", exit.stdout, statusOutput);
-      return `${shown.status}\0${shown.message ?? ""}`;
+      const shown = parseStatus(exit.stdout, application);
+      return `${shown.status}\0${shown.message}`;
     } catch {
       // Not what status-get prints: nothing is known, so the status is set.
       return undefined;
@@ -262,13 +259,8 @@ class ProcessTools implements ProcessHookTools {
   }
 
   async statusGet(options: { application?: boolean } = {}): Promise<StatusValue> {
-    if (options.application === true) {
-      const raw = await this.#json("status-get", ["--format=json", "--include-data", "--application"], applicationStatusOutput);
-      const app = raw["application-status"];
-      return { status: app.status, message: app.message ?? "" };
-    }
-    const raw = await this.#json("status-get", ["--format=json", "--include-data"], statusOutput);
-    return { status: raw.status, message: raw.message ?? "" };
+    const application = options.application === true;
+    return parseStatus(await this.#plain("status-get", statusGetArgs(application)), application);
   }
 
   async applicationVersionSet(version: string): Promise<void> {
@@ -390,6 +382,16 @@ class ProcessTools implements ProcessHookTools {
     }
     return exit;
   }
+}
+
+function statusGetArgs(application: boolean): string[] {
+  return ["--format=json", "--include-data", ...(application ? ["--application"] : [])];
+}
+
+/** The unit's or (with `application`) the application's status from `status-get` output. */
+function parseStatus(stdout: string, application: boolean): StatusValue {
+  const shown = application ? parseJson("status-get", stdout, applicationStatusOutput)["application-status"] : parseJson("status-get", stdout, statusOutput);
+  return { status: shown.status, message: shown.message ?? "" };
 }
 
 /** Parses a tool's `--format=json` output through `schema`, or says what was wrong with it. */
