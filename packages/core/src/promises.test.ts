@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { settled, settledValue } from "./index.js";
+import { alongside, settled, settledValue } from "./index.js";
 
 describe("settledValue", () => {
   it("returns the value of a fulfilled read", async () => {
@@ -35,5 +35,26 @@ describe("settled", () => {
     await new Promise((resolve) => setTimeout(resolve, 1));
     await expect(failing).resolves.toEqual({ status: "rejected", reason });
     await expect(settled(Promise.resolve(3))).resolves.toEqual({ status: "fulfilled", value: 3 });
+  });
+});
+
+describe("alongside", () => {
+  it("hands the body the step's outcome and returns only after the step ended, even when the body fails", async () => {
+    const order: string[] = [];
+    const step = new Promise<void>((resolve) => setTimeout(() => (order.push("step ended"), resolve()), 5));
+    const bodyFailure = new Error("decision failed");
+    await expect(
+      alongside(step, async () => {
+        order.push("body ran");
+        throw bodyFailure;
+      }),
+    ).rejects.toBe(bodyFailure);
+    expect(order).toEqual(["body ran", "step ended"]);
+  });
+
+  it("reports the step's failure where the body consumes it, never as an unhandled rejection", async () => {
+    const reason = new Error("application-version-set failed");
+    await expect(alongside(Promise.reject(reason), async (outcome) => void settledValue(await outcome))).rejects.toBe(reason);
+    await expect(alongside(Promise.reject(reason), async () => undefined)).resolves.toBeUndefined();
   });
 });

@@ -30,3 +30,20 @@ export function settled<T>(promise: Promise<T>): Promise<PromiseSettledResult<T>
     (reason: unknown) => ({ status: "rejected", reason }),
   );
 }
+
+/**
+ * Runs `body` while `step` (already started) goes on: `body` gets the step's outcome to
+ * consume with {@link settledValue} where it must have ended, and `alongside` returns only once
+ * the step has ended too, whatever `body` did, so no process it started outlives the event.
+ * A failure of `body` is the one reported; the step's is reported only where `body` consumed it.
+ *
+ * @internal
+ */
+export async function alongside<T>(step: Promise<T>, body: (outcome: Promise<PromiseSettledResult<T>>) => Promise<void>): Promise<void> {
+  const outcome = settled(step);
+  try {
+    await body(outcome);
+  } finally {
+    await outcome;
+  }
+}

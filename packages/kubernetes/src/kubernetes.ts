@@ -27,7 +27,7 @@ import {
   kubernetesUnitDatabag,
   originalVersionsUpdate,
   readOriginalVersions,
-  settled,
+  alongside,
   settledValue,
   CharmVersion,
   type AppFields,
@@ -472,14 +472,10 @@ export class Kubernetes implements Common {
 
     // Setting the workload version runs alongside the steps that only read and decide; it has
     // ended, its failure raised, before anything is patched, answered or written.
-    const versionSet = settled(
+    await alongside(
       self.revision === this.#appRevision && this.#installedDigest !== undefined ? tools.applicationVersionSet(this.#installedWorkloadVersion() ?? "") : Promise.resolve(),
+      (versionSet) => this.#decideAndAct(versionSet),
     );
-    try {
-      await this.#decideAndAct(versionSet);
-    } finally {
-      await versionSet;
-    }
   }
 
   /** The rest of an event once the versions are known; `versionSet` is the workload version being set meanwhile. */

@@ -26,7 +26,7 @@ import {
   RefreshError,
   RefreshActionParameter,
   REMOVE,
-  settled,
+  alongside,
   settledValue,
   toCompatibilityResult,
   UnitTearingDown,
@@ -391,12 +391,9 @@ export class Machines implements Common {
     // Setting the workload version needs nothing that follows and nothing that follows needs
     // it: it runs alongside the rest of the event, and it has ended, its failure raised, before
     // anything changes the snap, the statuses or the databags.
-    const versionSet = settled(this.#codeConfirmed ? tools.applicationVersionSet(this.#pinned.workloadVersion) : Promise.resolve());
-    try {
-      await this.#runEventSteps(versionSet);
-    } finally {
-      await versionSet;
-    }
+    await alongside(this.#codeConfirmed ? tools.applicationVersionSet(this.#pinned.workloadVersion) : Promise.resolve(), (versionSet) =>
+      this.#runEventSteps(versionSet),
+    );
   }
 
   /** The event's steps; `versionSet` is the workload version being set meanwhile. */
