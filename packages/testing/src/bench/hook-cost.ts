@@ -3,8 +3,9 @@
  * substrates' hook-cost benches: each hook is timed against a bare Node start just before it,
  * and its hook-tool calls and requests to the fake servers are counted.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import type { HookRecord, Simulator } from "../model/index.js";
+import { runProcess } from "../process/spawn.js";
 
 /** Counters of the fake servers the charm talks to, read before and after each hook. */
 export interface ServerCounters {
@@ -59,27 +60,18 @@ export function timeNode(args: readonly string[], compileCacheDir: string, env: 
  * Times one `node <args>` as {@link timeNode} does, but without blocking this process: for a
  * script that talks to the fake servers this process runs. Rejects after `timeoutMs`.
  */
-export function timeNodeWhileServing(args: readonly string[], compileCacheDir: string, env: Readonly<Record<string, string>>, timeoutMs = 30_000): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [...args], {
-      env: { ...env, PATH: process.env["PATH"] ?? "", NODE_COMPILE_CACHE: compileCacheDir },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    const stderr: Buffer[] = [];
-    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
-      if (code === 0) resolve(elapsed);
-      else reject(new Error(`node ${args.join(" ")} exited with ${String(code ?? signal)}: ${Buffer.concat(stderr).toString()}`));
-    });
+export async function timeNodeWhileServing(args: readonly string[], compileCacheDir: string, env: Readonly<Record<string, string>>, timeoutMs = 30_000): Promise<number> {
+  const outcome = await runProcess({
+    file: process.execPath,
+    args,
+    cwd: process.cwd(),
+    env: { ...env, PATH: process.env["PATH"] ?? "", NODE_COMPILE_CACHE: compileCacheDir },
+    timeoutMs,
   });
+  if (outcome.exitCode !== 0) {
+    throw new Error(`node ${args.join(" ")} exited with ${String(outcome.exitCode ?? outcome.signal)}: ${outcome.startError?.message ?? outcome.stderr}`);
+  }
+  return outcome.durationMs;
 }
 
 /** Times a bare `node -e 0`, as {@link timeNode} runs it. */

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { Agent, request } from "node:https";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { median } from "../bench/hook-cost.js";
 import { FakeKubernetesApiServer } from "./api-server.js";
 import { FakeKubernetesCluster } from "./cluster.js";
 
@@ -59,11 +60,6 @@ async function oneEvent(): Promise<void> {
     await call("PATCH", "/apis/apps/v1/namespaces/bench/statefulsets/db", { spec: { updateStrategy: { rollingUpdate: { partition } } } }, "application/merge-patch+json"),
   ];
   if (statuses.join() !== "201,200,200,200") throw new Error(`unexpected statuses ${statuses.join()}`);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 function nodeStartup(): Promise<number> {

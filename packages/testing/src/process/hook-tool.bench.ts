@@ -3,6 +3,7 @@ import { chmod, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { median } from "../bench/hook-cost.js";
 import { runDispatch } from "./dispatch.js";
 import { buildJujuEnvironment } from "./environment.js";
 import { InMemoryHookTools } from "./recording-tools.test-support.js";
@@ -41,11 +42,6 @@ async function script(name: string, body: string): Promise<string> {
   await writeFile(path, body);
   await chmod(path, 0o755);
   return path;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 /** Runs `command` SAMPLES times inside a hook and returns the median milliseconds per run. */
