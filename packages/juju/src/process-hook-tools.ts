@@ -122,8 +122,6 @@ class ProcessTools implements ProcessHookTools {
   /** Targets this hook tried to set: what they showed when the hook started no longer holds. */
   readonly #touched = new Set<string>();
   readonly #prefetched: PrefetchedAnswers | undefined;
-  /** Statuses `dispatch` read before the hook, taken from the prefetch once and shared. */
-  readonly #statusesAtStart = new Map<"unit" | "app", Promise<string | undefined>>();
   readonly #workloadVersionRecord: WorkloadVersionRecord | undefined;
   #leaderSince: number | undefined;
   #leaderRefused = false;
@@ -231,21 +229,12 @@ class ProcessTools implements ProcessHookTools {
       application ? "status-set\0app" : "status-set\0unit",
       `${value.status}\0${value.message}`,
       () => this.#plain("status-set", [...(application ? ["--application"] : []), value.status, "--", value.message]),
-      () => this.#statusAtStart(application),
+      // Taken from the prefetch once and shared: it never rejects, so #once keeps it.
+      () => this.#once(`status-at-start\0${application ? "app" : "unit"}`, () => this.#readPrefetchedStatus(application)),
     );
   }
 
   /** The status Juju showed when the hook started, as `status\0message`, when `dispatch` read it. */
-  #statusAtStart(application: boolean): Promise<string | undefined> {
-    const key = application ? "app" : "unit";
-    let shown = this.#statusesAtStart.get(key);
-    if (shown === undefined) {
-      shown = this.#readPrefetchedStatus(application);
-      this.#statusesAtStart.set(key, shown);
-    }
-    return shown;
-  }
-
   async #readPrefetchedStatus(application: boolean): Promise<string | undefined> {
     const exit = await this.#prefetched?.take({ tool: "status-get", args: statusGetArgs(application) });
     if (exit === undefined) return undefined;
