@@ -1,4 +1,3 @@
-import * as z from "zod/mini";
 import type { HookContext, JujuEvent } from "./context.js";
 import { InvalidHookEnvironment } from "./errors.js";
 
@@ -145,11 +144,10 @@ function parseRelation(
   return { endpoint, id };
 }
 
-const presentString = z.string().check(z.minLength(1));
-
+/** The variable's value, unless it is unset or empty (Juju leaves some variables empty rather than unset). */
 function nonEmpty(env: Readonly<Record<string, string | undefined>>, name: string): string | undefined {
-  const parsed = z.safeParse(presentString, env[name]);
-  return parsed.success ? parsed.data : undefined;
+  const value: unknown = env[name];
+  return typeof value === "string" && value !== "" ? value : undefined;
 }
 
 function required(env: Readonly<Record<string, string | undefined>>, name: string): string {
