@@ -1,5 +1,5 @@
 import { status, type PauseSetting, type Status } from "@refresh/core";
-import { unitNumber, type Tristate } from "./decisions.js";
+import { resumeRequired, unitNumber, type Tristate } from "./decisions.js";
 
 /**
  * The command that rolls the application back to `charmhubRevision`. Local charms have no
@@ -49,8 +49,7 @@ export function appStatus(input: AppStatusInput): Status | undefined {
     const first = input.nextUnit ?? input.order[0] ?? "";
     return status("maintenance", `Refreshing unit ${unitNumber(first)} first (see its status). To roll back: ${rollback}`);
   }
-  const { policy } = input.pause;
-  if (policy === "all" || (policy === "first" && index === 1)) {
+  if (resumeRequired(input.pause, index)) {
     const next = unitNumber(input.nextUnit ?? "");
     const previous = input.order[index - 1] ?? "";
     const refreshed = input.defaultOrder ? `units >= ${unitNumber(previous)}` : "prior units";
