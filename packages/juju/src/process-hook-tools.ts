@@ -32,7 +32,7 @@ export interface CreateHookToolsOptions {
    * Environment of the tool processes (`PATH` locates the tools). Defaults to inheriting
    * this process's environment. `JUJU_UNIT_NAME` in it names this unit when `unitName` is not given.
    */
-  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
   /** Replaces process spawning (the default runs the tools as child processes, never through a shell). */
   readonly spawn?: HookToolRunner;
   /**
@@ -53,7 +53,7 @@ export interface CreateHookToolsOptions {
    * Answers `dispatch` read before Node started ({@link readDispatchPrefetch}): a read whose
    * exact invocation is among them uses the answer instead of starting the tool.
    */
-  readonly prefetched?: PrefetchedAnswers;
+  readonly prefetched?: PrefetchedAnswers | undefined;
   /**
    * Where to keep the workload version this unit last set, and under which charm code. Juju
    * applies `application-version-set` at once, whatever the hook's outcome, so a version equal
@@ -62,7 +62,7 @@ export interface CreateHookToolsOptions {
    * library) may have set another version since. Without a record (or when it cannot be read)
    * every new value of a hook is sent.
    */
-  readonly workloadVersionRecord?: WorkloadVersionRecord;
+  readonly workloadVersionRecord?: WorkloadVersionRecord | undefined;
 }
 
 /** See {@link CreateHookToolsOptions.workloadVersionRecord}. */
@@ -127,7 +127,7 @@ class ProcessTools implements ProcessHookTools {
   #leaderRefused = false;
 
   constructor(options: CreateHookToolsOptions) {
-    const spawn = options.spawn ?? createProcessRunner(options.env === undefined ? {} : { env: options.env });
+    const spawn = options.spawn ?? createProcessRunner({ env: options.env });
     const counted: HookToolRunner = (invocation) => {
       this.#calls.set(invocation.tool, (this.#calls.get(invocation.tool) ?? 0) + 1);
       return spawn(invocation);

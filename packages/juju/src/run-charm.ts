@@ -5,7 +5,7 @@ import { JujuError } from "./errors.js";
 import { parseHookContext } from "./hook-context.js";
 import type { HookTools } from "./hook-tools.js";
 import { createJujuLogger } from "./logger.js";
-import { readDispatchPrefetch, type PrefetchedAnswers } from "./prefetch.js";
+import { readDispatchPrefetch } from "./prefetch.js";
 import { createHookTools, type WorkloadVersionRecord } from "./process-hook-tools.js";
 
 /**
@@ -71,7 +71,12 @@ export async function runCharm(handler: CharmHandler, options: RunCharmOptions =
 
   const tools =
     options.createTools?.(context) ??
-    createHookTools({ env, unitName: context.unitName, ...workloadVersionRecordOf(context, options), ...prefetchOf(env, options) });
+    createHookTools({
+      env,
+      unitName: context.unitName,
+      workloadVersionRecord: workloadVersionRecordOf(context, options),
+      prefetched: readDispatchPrefetch(env, options.stdin),
+    });
   const log = createJujuLogger(tools, { fallback: stderr });
   try {
     await handler({ context, tools, log });
@@ -102,20 +107,14 @@ export async function runCharm(handler: CharmHandler, options: RunCharmOptions =
  * Where the real hook tools record the workload version they set, under the identity of the
  * deployed `dispatch` (Juju writes it anew whenever it deploys charm code); none without one.
  */
-function workloadVersionRecordOf(context: HookContext, options: RunCharmOptions): { workloadVersionRecord?: WorkloadVersionRecord } {
-  if (options.rememberWorkloadVersion === false) return {};
+function workloadVersionRecordOf(context: HookContext, options: RunCharmOptions): WorkloadVersionRecord | undefined {
+  if (options.rememberWorkloadVersion === false) return undefined;
   try {
     const dispatch = statSync(join(context.charmDir, "dispatch"), { bigint: true });
-    return { workloadVersionRecord: { path: join(context.charmDir, WORKLOAD_VERSION_RECORD), codeIdentity: `${dispatch.ino}:${dispatch.mtimeNs}` } };
+    return { path: join(context.charmDir, WORKLOAD_VERSION_RECORD), codeIdentity: `${dispatch.ino}:${dispatch.mtimeNs}` };
   } catch {
-    return {};
+    return undefined;
   }
-}
-
-/** The answers `dispatch` prefetched into stdin, when it did, for the real hook tools. */
-function prefetchOf(env: Readonly<Record<string, string | undefined>>, options: RunCharmOptions): { prefetched?: PrefetchedAnswers } {
-  const prefetched = readDispatchPrefetch(env, options.stdin);
-  return prefetched === undefined ? {} : { prefetched };
 }
 
 /** Stack (which starts with the message), what fixes it, and the chain of causes. */

@@ -46,7 +46,7 @@ export interface ProcessRunnerOptions {
    * inheriting this process's environment (Juju's hook tools need `JUJU_CONTEXT_ID` and
    * `JUJU_AGENT_SOCKET_*` from it).
    */
-  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
 }
 
 /**
@@ -60,7 +60,7 @@ export function createProcessRunner(options: ProcessRunnerOptions = {}): HookToo
       const child = spawn(invocation.tool, [...invocation.args], {
         shell: false,
         stdio: [invocation.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-        ...(options.env === undefined ? {} : { env: options.env }),
+        env: options.env,
       });
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
