@@ -66,7 +66,9 @@ export function applyJsonPatch(target: unknown, operations: unknown): unknown {
   if (!Array.isArray(operations)) {
     throw new PatchRejected("PATCH_NOT_AN_ARRAY", 400, "BadRequest", "a JSON patch must be an array of operations");
   }
-  let document = structuredClone(target);
+  // One clone up front is the whole copy: added values are cloned as they go in, and a
+  // rejected operation throws, so the caller never sees a half-patched document.
+  const document = structuredClone(target);
   for (const operation of operations) {
     if (!isObject(operation) || typeof operation["op"] !== "string" || typeof operation["path"] !== "string") {
       throw new PatchRejected("PATCH_INVALID_OPERATION", 400, "BadRequest", "every JSON patch operation needs string fields \"op\" and \"path\"");
@@ -103,7 +105,6 @@ export function applyJsonPatch(target: unknown, operations: unknown): unknown {
           `the fake API server does not support JSON patch operation "${op}"; use test, add, replace or remove`,
         );
     }
-    document = structuredClone(document);
   }
   return document;
 }
