@@ -71,14 +71,14 @@ async function runCommand(args: readonly string[], io: Io): Promise<number> {
     if (!Number.isSafeInteger(seed) || seed < 0) throw new RefreshSimError("USAGE", `--seed must be a non-negative integer, got "${values.seed}"`, 2);
   }
   const scenario = await loadScenario(positionals[0] as string);
+  const app = await loadCharmApp(scenario.charm);
   const colours = palette(useColour(io.stdout, io.environment));
   const progress = progressObserver(io, values.json);
-  const report = await runScenario(scenario, { ...(seed === undefined ? {} : { seed }), observer: progress });
+  const report = await runScenario(scenario, app, { ...(seed === undefined ? {} : { seed }), observer: progress });
   if (values.json) {
     io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
-    const appName = (await loadCharmApp(scenario.charm)).name;
-    io.stdout.write(`${renderStatus(appName, report.final, colours)}\n\n`);
+    io.stdout.write(`${renderStatus(app.name, report.final, colours)}\n\n`);
     for (const [index, step] of report.steps.entries()) {
       if (step.result !== null) io.stdout.write(`step ${index + 1}: ${JSON.stringify(step.result)}\n`);
     }

@@ -1,4 +1,4 @@
-import { buildRevisions, loadCharmApp } from "./charm-app.js";
+import { buildRevisions, type CharmApp } from "./charm-app.js";
 import type { Scenario, Step } from "./scenario.js";
 import { describeStep } from "./scenario.js";
 import { SimWorld, type StatusSnapshot, type StepResult, type Violation } from "./world.js";
@@ -27,10 +27,12 @@ export interface RunObserver {
   stepFinished?(index: number, report: StepReport, world: SimWorld): void;
 }
 
-/** Builds the scenario's charm revisions (cached), deploys them and runs every step. */
-export async function runScenario(scenario: Scenario, options: { seed?: number; observer?: RunObserver } = {}): Promise<RunReport> {
+/**
+ * Builds the scenario's charm revisions (cached), deploys them and runs every step.
+ * `app` is the scenario's charm app, loaded by the caller (which also needs its name).
+ */
+export async function runScenario(scenario: Scenario, app: CharmApp, options: { seed?: number; observer?: RunObserver } = {}): Promise<RunReport> {
   const observer = options.observer ?? {};
-  const app = await loadCharmApp(scenario.charm);
   const revisions = await buildRevisions(app, { onBuild: (message) => observer.building?.(message) });
   const world = await SimWorld.start(app, revisions, { seed: options.seed ?? scenario.seed, units: scenario.units, config: scenario.config });
   try {
