@@ -8,7 +8,9 @@ export * from "./protocol/databags.js";
 export * from "./protocol/kubernetes-databag.js";
 export * from "./protocol/machines-databag.js";
 export * from "./protocol/original-versions.js";
-export * from "./protocol/local-files.js";
+// The local state file codecs are exported with their substrate's databag; the rest of
+// local-files.ts is shared by them only.
+export { pythonMtimeSeconds } from "./protocol/local-files.js";
 export * from "./versions/index.js";
 export * from "./charm-config/pause.js";
 export * from "./charm-config/actions.js";

@@ -3,26 +3,6 @@ import { databagField, defineDatabag, type DatabagView, type DecodedDatabag } fr
 import { stringList } from "./field-schemas.js";
 import { AppKey } from "./names.js";
 
-
-/**
- * One confirmed charm-code refresh of a machine unit: the raw `.juju-charm` text and the
- * file's mtime in float seconds (compared for exact equality, so never rounded).
- */
-export interface CharmCodeRefresh {
-  readonly charmRevision: string;
-  readonly timeOfRefresh: number;
-}
-
-/** The stored JSON shape of a {@link CharmCodeRefresh}; key order matches the Python writer. */
-export const charmCodeRefreshSchema = z.codec(
-  z.object({ charm_revision: z.string(), time_of_refresh: z.number() }),
-  z.object({ charmRevision: z.string(), timeOfRefresh: z.number() }),
-  {
-    decode: (stored) => ({ charmRevision: stored.charm_revision, timeOfRefresh: stored.time_of_refresh }),
-    encode: (entry) => ({ charm_revision: entry.charmRevision, time_of_refresh: entry.timeOfRefresh }),
-  },
-);
-
 /** The application databag of the peer relation (both substrates; only the leader writes). */
 export const appDatabag = defineDatabag({
   /** Every controller revision the refresh was started for (Kubernetes). */

@@ -1,11 +1,13 @@
 /**
- * The Kubernetes unit databag of the refresh protocol v3. Apart from the shared databags
- * (databags.ts), so that a machine charm's bundle neither carries nor builds its schemas.
+ * The Kubernetes unit databag of the refresh protocol v3 and the Kubernetes local state file.
+ * Apart from the shared databags (databags.ts), so that a machine charm's bundle neither carries
+ * nor builds its schemas.
  */
 import * as z from "zod/mini";
 import { databagField, defineDatabag, type DatabagView, type DecodedDatabag } from "./databag.js";
 import { stringList } from "./field-schemas.js";
-import { UnitKey } from "./names.js";
+import { decodeFile, encodeFile } from "./local-files.js";
+import { LocalFile, localStatePath, UnitKey } from "./names.js";
 
 /** The unit databag of a Kubernetes unit (refresh protocol v3). */
 export const kubernetesUnitDatabag = defineDatabag({
@@ -58,4 +60,22 @@ export type KubernetesUnitDatabag = DatabagView<KubernetesUnitFields>;
 /** Decodes a Kubernetes unit's databag (from `relationGet`); problems are reported, never thrown. */
 export function decodeKubernetesUnitDatabag(raw: Readonly<Record<string, string>>, unit: string): DecodedDatabag<KubernetesUnitFields> {
   return kubernetesUnitDatabag.decode(raw, { unit });
+}
+
+/**
+ * Reads `kubernetes_pod_ids_of_units_that_are_tearing_down.json` (a list of pod UIDs).
+ * Throws {@link LocalStateInvalid} when it is not a JSON list of strings.
+ */
+export function decodeTearingDownPodUidsFile(text: string): string[] {
+  return decodeFile(
+    text,
+    stringList,
+    localStatePath(LocalFile.kubernetesPodIdsOfUnitsThatAreTearingDown),
+    "a JSON list of pod UIDs",
+  );
+}
+
+/** The text of `kubernetes_pod_ids_of_units_that_are_tearing_down.json`. */
+export function encodeTearingDownPodUidsFile(podUids: readonly string[]): string {
+  return encodeFile(podUids);
 }

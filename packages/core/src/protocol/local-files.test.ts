@@ -1,12 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { LocalStateInvalid } from "../errors.js";
-import {
-  decodeCharmCodeRefreshHistoryFile,
-  decodeTearingDownPodUidsFile,
-  encodeCharmCodeRefreshHistoryFile,
-  encodeTearingDownPodUidsFile,
-  pythonMtimeSeconds,
-} from "./local-files.js";
+import { decodeTearingDownPodUidsFile, encodeTearingDownPodUidsFile } from "./kubernetes-databag.js";
+import { pythonMtimeSeconds } from "./local-files.js";
+import { decodeCharmCodeRefreshHistoryFile, encodeCharmCodeRefreshHistoryFile } from "./machines-databag.js";
 import { LocalFile, localStatePath } from "./names.js";
 
 describe("local state files", () => {
