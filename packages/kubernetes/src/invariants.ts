@@ -170,8 +170,8 @@ export class KubernetesInvariants {
       this.#trackPods(statefulSet);
       if (this.#view.appTrusted?.() === false) this.#untrustedDuring = statefulSet.updateRevision;
       if (this.#untrustedDuring !== statefulSet.updateRevision) {
-        this.#checkPartitionMove(statefulSet, tearingDown);
-        this.#checkAheadOfHealth(statefulSet, tearingDown);
+        this.#checkPartitionMove(statefulSet, tearingDown, inProgress);
+        this.#checkAheadOfHealth(statefulSet, tearingDown, inProgress);
       }
       this.#checkPartitionBelowHighest(statefulSet);
       this.#checkOriginalVersions(inProgress);
@@ -236,11 +236,10 @@ export class KubernetesInvariants {
     }
   }
 
-  #checkPartitionMove(statefulSet: ObservedStatefulSet, tearingDown: ReadonlySet<string>): void {
+  #checkPartitionMove(statefulSet: ObservedStatefulSet, tearingDown: ReadonlySet<string>, inProgress: boolean): void {
     const before = this.#partition;
     const after = statefulSet.partition;
     if (before === undefined || after >= before || this.#updateRevision !== statefulSet.updateRevision) return;
-    const inProgress = statefulSet.pods.some((pod) => pod.revision !== statefulSet.updateRevision);
     if (!inProgress) return; // the idle reset to 0
     const live = statefulSet.pods.filter((pod) => !tearingDown.has(pod.uid));
     // Outdated now or at the previous check (Kubernetes may already have replaced it).
@@ -270,9 +269,9 @@ export class KubernetesInvariants {
     }
   }
 
-  #checkAheadOfHealth(statefulSet: ObservedStatefulSet, tearingDown: ReadonlySet<string>): void {
+  #checkAheadOfHealth(statefulSet: ObservedStatefulSet, tearingDown: ReadonlySet<string>, inProgress: boolean): void {
     // While no refresh runs, units on the (only) revision may start up in any order.
-    if (!statefulSet.pods.some((pod) => pod.revision !== statefulSet.updateRevision)) return;
+    if (!inProgress) return;
     const ahead = statefulSet.pods.filter(
       (pod) => pod.revision === statefulSet.updateRevision && !tearingDown.has(pod.uid) && !this.#excused.has(pod.ordinal) && !this.#overridden.has(pod.ordinal) && !this.#declaredHealthy(pod),
     );
