@@ -1,4 +1,4 @@
-import type { Status } from "./status.js";
+import { blocked, type Status } from "./status.js";
 
 /**
  * Every error this library throws on purpose. `code` is stable across releases, so charms
@@ -189,7 +189,7 @@ export class InvalidPauseAfterUnitRefresh extends RefreshError {
       resolution: fix,
     });
     this.value = value;
-    this.status = { kind: "blocked", message: 'Invalid config: set pause-after-unit-refresh to "all", "first" or "none"' };
+    this.status = blocked('Invalid config: set pause-after-unit-refresh to "all", "first" or "none"');
   }
 }
 
