@@ -52,16 +52,18 @@ export async function loadInClusterConfig(
     );
   }
   const directory = environment["KUBERNETES_SERVICE_ACCOUNT_DIR"] ?? DEFAULT_SERVICE_ACCOUNT_DIR;
-  const [token, ca, namespace] = await Promise.all(
-    ["token", "ca.crt", "namespace"].map((file) => readServiceAccountFile(directory, file)),
-  );
+  const [token, ca, namespace] = await Promise.all([
+    readServiceAccountFile(directory, "token"),
+    readServiceAccountFile(directory, "ca.crt"),
+    readServiceAccountFile(directory, "namespace"),
+  ]);
   return {
     // IPv6 literals sometimes arrive bracketed; node:https wants them bare.
     host: host.replace(/^\[(.*)\]$/, "$1"),
     port,
-    namespace: (namespace ?? "").trim(),
-    ca: ca ?? "",
-    token: (token ?? "").trim(),
+    namespace: namespace.trim(),
+    ca,
+    token: token.trim(),
   };
 }
 
