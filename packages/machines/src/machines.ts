@@ -877,7 +877,7 @@ export class Machines implements Common {
     const installed = await snapd.installedRevision(name);
     const published = this.#ownPublished().installedSnapRevision ?? null;
     if (installed !== published) {
-      await this.#syncSnapRevision(false);
+      await this.#syncSnapRevision(false, installed);
       throw new RefreshSnapContractViolated(
         `changed the snap to revision ${installed ?? "(none)"} without calling updateSnapRevision() straight after (published: ${published ?? "none"})`,
       );
