@@ -253,22 +253,17 @@ function splitAndParts(text: string, group: string): string[] {
  * @throws {InvalidConstraint} naming the part that could not be read.
  */
 export function parseConstraint(text: string): VersionConstraint {
-  let groups: Atom[][];
-  if (text === "*") {
-    groups = [[{ kind: "any" }]];
-  } else {
-    groups = text
-      .trim()
-      .split(/\s*\|\|?\s*/)
-      .map((group) => {
-        // Trailing commas occur in the wild and are tolerated.
-        const cleaned = group.replace(/,+$/, "").trimEnd();
-        if (cleaned === "") {
-          throw new InvalidConstraint(text, undefined, text.trim() === "" ? "it is empty" : "it has an empty alternative around \"||\"");
-        }
-        return splitAndParts(text, cleaned).map((part) => parseAtom(text, part));
-      });
-  }
+  const groups = text
+    .trim()
+    .split(/\s*\|\|?\s*/)
+    .map((group) => {
+      // Trailing commas occur in the wild and are tolerated.
+      const cleaned = group.replace(/,+$/, "").trimEnd();
+      if (cleaned === "") {
+        throw new InvalidConstraint(text, undefined, text.trim() === "" ? "it is empty" : "it has an empty alternative around \"||\"");
+      }
+      return splitAndParts(text, cleaned).map((part) => parseAtom(text, part));
+    });
   return Object.freeze({
     text,
     allows(version: Pep440Version | string): boolean {
