@@ -13,9 +13,6 @@ export const PEER_RELATION_INTERFACE = "refresh";
 /** The directory, relative to the charm directory (the hook's working directory), of local state. */
 export const LOCAL_STATE_DIR = ".charm_refresh_v3";
 
-/** Keys Juju writes into every unit databag itself. Their values are plain text, not JSON. */
-export const JUJU_OWN_UNIT_KEYS: ReadonlySet<string> = new Set(["private-address", "ingress-address", "egress-subnets"]);
-
 /** Unit databag keys (each unit writes only its own databag). */
 export const UnitKey = {
   // Kubernetes
