@@ -451,7 +451,6 @@ export class Machines implements Common {
     this.#order = await this.#computeOrder();
     const force = await this.#startRefresh();
     await this.#updateAppStatus();
-    this.#completedThisEvent = false;
     await this.#refreshUnit(force);
 
     const before = this.#state;
