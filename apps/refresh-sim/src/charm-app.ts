@@ -126,13 +126,15 @@ export async function buildRevisions(app: CharmApp, options: { onBuild?: (messag
   }
   const outDir = join(app.dir, "dist", "revisions");
   const stampPath = join(outDir, ".stamp");
-  const stamp = await inputsStamp(app);
+  let stamp = await inputsStamp(app);
   const built = app.revisions.map((entry) => ({ ...entry, charmDir: join(outDir, entry.name) }));
   if (existsSync(stampPath) && (await readFile(stampPath, "utf8")) === stamp && built.every((entry) => existsSync(join(entry.charmDir, "dispatch")))) {
     return built;
   }
   options.onBuild?.(`building ${app.name} revisions ${app.revisions.map((entry) => entry.name).join(", ")}…`);
-  await updateAppCharmcraft(app);
+  // charmcraft.yaml is an input: when it is rewritten, the stamp saved with the build must
+  // describe the rewritten file, or the next run would see a change and build again.
+  if (await updateAppCharmcraft(app)) stamp = await inputsStamp(app);
   const first = app.revisions[0] as RevisionEntry;
   // Built aside and moved into place, so a concurrent run never sees half a revision.
   const workDir = `${outDir}.${process.pid}.tmp`;
