@@ -544,9 +544,7 @@ export class FakeStatefulSet {
    */
   setContainerImageId(ordinal: number, container: string, imageID: string): void {
     const pod = this.requirePod(ordinal);
-    if (!pod.containers.some((status) => status.name === container)) {
-      throw new FakeClusterError("FAKE_CLUSTER_UNKNOWN_CONTAINER", unknownContainerMessage(this.podName(ordinal), container, pod.containers));
-    }
+    this.requireContainer(pod, container);
     pod.containers = pod.containers.map((status) => (status.name === container ? { ...status, imageID } : status));
     pod.resourceVersion = this.cluster.nextResourceVersion();
   }
@@ -558,9 +556,7 @@ export class FakeStatefulSet {
    */
   restartContainer(ordinal: number, container: string): ClusterChange[] {
     const pod = this.requirePod(ordinal);
-    if (!pod.containers.some((status) => status.name === container)) {
-      throw new FakeClusterError("FAKE_CLUSTER_UNKNOWN_CONTAINER", unknownContainerMessage(this.podName(ordinal), container, pod.containers));
-    }
+    this.requireContainer(pod, container);
     if (pod.deletionTimestamp !== undefined) {
       throw new FakeClusterError(
         "FAKE_CLUSTER_POD_TERMINATING",
@@ -594,15 +590,7 @@ export class FakeStatefulSet {
       );
     }
     const changes: ClusterChange[] = [];
-    pod.deletionTimestamp = this.cluster.timestamp();
-    pod.deletionReason = reason;
-    pod.resourceVersion = this.cluster.nextResourceVersion();
-    changes.push({ type: "pod-deleting", app: this.app, ordinal, uid: pod.uid, revision: pod.revision, reason });
-    if (pod.ready) {
-      pod.ready = false;
-      pod.containers = pod.containers.map((container) => ({ ...container, ready: false }));
-      changes.push({ type: "pod-ready-changed", app: this.app, ordinal, uid: pod.uid, ready: false });
-    }
+    this.markDeleting(pod, reason, changes);
     this.touch();
     return this.publish(changes);
   }
@@ -682,17 +670,7 @@ export class FakeStatefulSet {
       if (!this.podsByOrdinal.has(ordinal)) this.createPod(ordinal, changes);
     }
     for (const pod of [...this.podsByOrdinal.values()].sort((a, b) => b.ordinal - a.ordinal)) {
-      if (pod.ordinal >= replicas && pod.deletionTimestamp === undefined) {
-        pod.deletionTimestamp = this.cluster.timestamp();
-        pod.deletionReason = "scale-down";
-        pod.resourceVersion = this.cluster.nextResourceVersion();
-        changes.push({ type: "pod-deleting", app: this.app, ordinal: pod.ordinal, uid: pod.uid, revision: pod.revision, reason: "scale-down" });
-        if (pod.ready) {
-          pod.ready = false;
-          pod.containers = pod.containers.map((container) => ({ ...container, ready: false }));
-          changes.push({ type: "pod-ready-changed", app: this.app, ordinal: pod.ordinal, uid: pod.uid, ready: false });
-        }
-      }
+      if (pod.ordinal >= replicas && pod.deletionTimestamp === undefined) this.markDeleting(pod, "scale-down", changes);
     }
     this.touch();
     this.completeRollingUpdate(changes);
@@ -724,6 +702,29 @@ export class FakeStatefulSet {
       );
     }
     return pod;
+  }
+
+  private requireContainer(pod: PodRecord, container: string): void {
+    if (!pod.containers.some((status) => status.name === container)) {
+      throw new FakeClusterError("FAKE_CLUSTER_UNKNOWN_CONTAINER", unknownContainerMessage(this.podName(pod.ordinal), container, pod.containers));
+    }
+  }
+
+  /**
+   * Starts a pod's deletion the way the controller or the API does: `deletionTimestamp` and
+   * reason set, and a Ready pod (with its containers) stops being Ready. Shared by
+   * {@link startPodDeletion} and {@link scale} so a scale-down terminates pods the same way.
+   */
+  private markDeleting(pod: PodRecord, reason: PodDeletionReason, changes: ClusterChange[]): void {
+    pod.deletionTimestamp = this.cluster.timestamp();
+    pod.deletionReason = reason;
+    pod.resourceVersion = this.cluster.nextResourceVersion();
+    changes.push({ type: "pod-deleting", app: this.app, ordinal: pod.ordinal, uid: pod.uid, revision: pod.revision, reason });
+    if (pod.ready) {
+      pod.ready = false;
+      pod.containers = pod.containers.map((container) => ({ ...container, ready: false }));
+      changes.push({ type: "pod-ready-changed", app: this.app, ordinal: pod.ordinal, uid: pod.uid, ready: false });
+    }
   }
 
   /** Finds the revision equal to `template`, or creates it; reuse bumps its number like Kubernetes. */
