@@ -571,7 +571,7 @@ export class Machines implements Common {
     if (principal === "") return live(goal.units);
     const principalApp = principal.slice(0, principal.indexOf("/"));
     const perEndpoint = Object.values(goal.relations)
-      .map((entries) => Object.fromEntries(Object.entries(entries).filter(([key]) => key.includes("/") && key.slice(0, key.indexOf("/")) === principalApp)))
+      .map((entries) => Object.fromEntries(Object.entries(entries).filter(([key]) => key.startsWith(`${principalApp}/`))))
       .filter((entries) => Object.keys(entries).length > 0);
     const first = perEndpoint[0];
     if (first === undefined) throw new MachinesCharmInvalid(`goal-state lists no units of the principal application ${principalApp}`);
