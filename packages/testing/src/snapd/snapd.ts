@@ -1,5 +1,5 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:http";
+import { createServer, STATUS_CODES } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -142,8 +142,6 @@ class SnapdHttpError extends Error {
     super(message);
   }
 }
-
-const STATUS_TEXT: Record<number, string> = { 200: "OK", 202: "Accepted", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 500: "Internal Server Error" };
 
 /**
  * snapd on one simulated machine: installed snaps, a small store of revisions, asynchronous
@@ -645,7 +643,7 @@ function errorPayload(error: SnapdHttpError): unknown {
   return {
     type: "error",
     "status-code": error.statusCode,
-    status: STATUS_TEXT[error.statusCode] ?? "Error",
+    status: STATUS_CODES[error.statusCode] ?? "Error",
     result: {
       message: error.message,
       ...(error.kind === undefined ? {} : { kind: error.kind }),
