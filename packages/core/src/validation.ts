@@ -10,3 +10,16 @@ import { en } from "zod/locales";
  * @example z.safeParse(schema, data, englishIssues)
  */
 export const englishIssues: z.core.ParseContext<z.core.$ZodIssue> = /* @__PURE__ */ Object.freeze({ error: en().localeError });
+
+/**
+ * A zod issue as one line of a problem list: `path: message`, the path being the keys joined
+ * with dots, or the message alone when the issue is about the whole value.
+ *
+ * Internal to `@refresh/core` (shared by its validators); exported with the module only.
+ *
+ * @internal
+ */
+export function issueProblem(issue: z.core.$ZodIssue): string {
+  const path = issue.path.map(String).join(".");
+  return path === "" ? issue.message : `${path}: ${issue.message}`;
+}

@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import { RefreshError } from "../errors.js";
-import { englishIssues } from "../validation.js";
+import { englishIssues, issueProblem } from "../validation.js";
 import { InvalidConstraint, parseConstraint } from "./constraint.js";
 import { Pep440Version } from "./pep440.js";
 
@@ -99,11 +99,7 @@ export class InvalidDependencyModel extends RefreshError {
 export function parseDependencyModel(data: unknown, source = "dependency model"): DependencyModel {
   const result = z.safeParse(dependencyModelSchema, data, englishIssues);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const path = issue.path.map(String).join(".");
-    return path === "" ? issue.message : `${path}: ${issue.message}`;
-  });
-  throw new InvalidDependencyModel(source, problems, { cause: result.error });
+  throw new InvalidDependencyModel(source, result.error.issues.map(issueProblem), { cause: result.error });
 }
 
 /**

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import * as z from "zod/mini";
 import { RefreshError } from "../errors.js";
-import { englishIssues } from "../validation.js";
+import { englishIssues, issueProblem } from "../validation.js";
 import { CharmVersion, InvalidCharmVersion } from "./charmVersion.js";
 
 /** File name of the versions file, at the root of the charm directory. */
@@ -202,10 +202,6 @@ export interface RefreshVersions {
   readonly source: string;
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
-  return path.map(String).join(".");
-}
-
 /**
  * Parses the text of a `refresh_versions.toml`. `source` names it in error messages.
  * @throws {InvalidRefreshVersions} listing every missing or bad key and how to fix it.
@@ -238,15 +234,14 @@ function parseRefreshVersionsText(text: string, source: string): RefreshVersions
   if (!result.success) {
     const hasCharmMajor = typeof raw === "object" && raw !== null && "charm_major" in raw && !("charm" in raw);
     const problems = result.error.issues.map((issue) => {
-      const key = formatPath(issue.path);
-      if (key === "charm" && hasCharmMajor) {
+      if (hasCharmMajor && issue.path.length === 1 && issue.path[0] === "charm") {
         return (
           'charm: is missing but charm_major is present, so this is the source file from the charm repository: the ' +
           'build step that writes "charm" (the charm version, from the git tag) has not run. Build the charm with ' +
           "the project's charm build (which sets it) instead of packing the source as is"
         );
       }
-      return key === "" ? issue.message : `${key}: ${issue.message}`;
+      return issueProblem(issue);
     });
     throw new InvalidRefreshVersions(source, problems, { cause: result.error });
   }
