@@ -1,5 +1,4 @@
 import { execFile } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { parse as parseToml } from "smol-toml";
 import { CharmBuildError } from "./errors.ts";
@@ -92,10 +91,4 @@ export function setCharmVersion(tomlText: string, version: string, source = "ref
   const line = `charm = ${JSON.stringify(version)}`;
   if (/^charm\s*=.*$/m.test(tomlText)) return tomlText.replace(/^charm\s*=.*$/m, line);
   return `${line}\n${tomlText}`;
-}
-
-/** Reads, updates and writes a `refresh_versions.toml` in place. */
-export async function writeCharmVersion(tomlPath: string, version: string): Promise<void> {
-  const text = await readFile(tomlPath, "utf8");
-  await writeFile(tomlPath, setCharmVersion(text, version, tomlPath));
 }

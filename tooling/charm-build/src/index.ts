@@ -1,4 +1,4 @@
-export { charmVersionFromGit, describeRepository, parseGitDescribe, setCharmVersion, writeCharmVersion } from "./charm-version.ts";
+export { charmVersionFromGit, describeRepository, parseGitDescribe, setCharmVersion } from "./charm-version.ts";
 export type { GitDescription } from "./charm-version.ts";
 export { CharmBuildError } from "./errors.ts";
 export { dispatchFor, dispatchScript, prefetchPlanFor, splitCharmcraftYaml } from "./layout.ts";
