@@ -136,11 +136,6 @@ export class SimWorld {
     return this.world.sim;
   }
 
-  /** Where the simulated Sample DB keeps its members' state (`SAMPLE_DB_DIR`). */
-  get dbDir(): string {
-    return this.world.workloadDir;
-  }
-
   /** Runs the deployment's hooks until the model is quiet. */
   async settleDeployment(): Promise<void> {
     this.#currentStep = -1;
