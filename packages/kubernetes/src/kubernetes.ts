@@ -21,6 +21,7 @@ import {
   describePausePolicy,
   forceRefreshStartSkipsAnyCheck,
   parseForceRefreshStartParameters,
+  skippedChecks,
   parseResumeRefreshParameters,
   publishedPauseValue,
   encodeTearingDownPodUidsFile,
@@ -984,14 +985,6 @@ export class Kubernetes implements Common {
 }
 
 const EMPTY_DECODED: DecodedDatabag<KubernetesUnitFields> = { values: {}, problems: [], invalid: new Set() };
-
-function skippedChecks(params: ForceRefreshStartParameters): string[] {
-  const skipped: string[] = [];
-  if (!params.checkWorkloadContainer) skipped.push("check-workload-container=false");
-  if (!params.checkCompatibility) skipped.push("check-compatibility=false");
-  if (!params.runPreRefreshChecks) skipped.push("run-pre-refresh-checks=false");
-  return skipped;
-}
 
 function unitsFromPods(pods: readonly PodState[], appName: string): PodUnit[] {
   const prefix = `${appName}-`;

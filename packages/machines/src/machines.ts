@@ -16,6 +16,7 @@ import {
   OriginalVersionsInvalid,
   originalVersionsUpdate,
   parseForceRefreshStartParameters,
+  skippedChecks,
   parsePauseAfterUnitRefresh,
   parseResumeRefreshParameters,
   PAUSE_AFTER_UNIT_REFRESH,
@@ -24,7 +25,6 @@ import {
   PrecheckFailed,
   readOriginalVersions,
   RefreshError,
-  RefreshActionParameter,
   REMOVE,
   alongside,
   settledValue,
@@ -1048,15 +1048,6 @@ export class Machines implements Common {
     const event = this.#run.context.event;
     return event.kind === "action" && event.name === name;
   }
-}
-
-/** The checks a force-refresh-start run skips, as `parameter=false`, in the order the checks run. */
-function skippedChecks(force: ForceRefreshStartParameters): string[] {
-  const skipped: string[] = [];
-  if (!force.checkWorkloadContainer) skipped.push(`${RefreshActionParameter.checkWorkloadContainer}=false`);
-  if (!force.checkCompatibility) skipped.push(`${RefreshActionParameter.checkCompatibility}=false`);
-  if (!force.runPreRefreshChecks) skipped.push(`${RefreshActionParameter.runPreRefreshChecks}=false`);
-  return skipped;
 }
 
 /** Updates `raw` as Juju stores it after a relation-set of `changes` (null removes a key). */

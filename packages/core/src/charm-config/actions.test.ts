@@ -7,6 +7,7 @@ import {
   parseResumeRefreshParameters,
   pauseConfigOptionDefinition,
   refreshActionDefinitions,
+  skippedChecks,
 } from "./actions.js";
 
 function rejection(parse: () => unknown): InvalidActionParameters {
@@ -85,5 +86,15 @@ describe("action parameters", () => {
   it("tell whether force-refresh-start skips anything", () => {
     expect(forceRefreshStartSkipsAnyCheck(parseForceRefreshStartParameters({}))).toBe(false);
     expect(forceRefreshStartSkipsAnyCheck(parseForceRefreshStartParameters({ "check-workload-container": false }))).toBe(true);
+  });
+
+  it("list the skipped checks in the order the checks run", () => {
+    expect(skippedChecks(parseForceRefreshStartParameters({}))).toEqual([]);
+    const all = { "run-pre-refresh-checks": false, "check-compatibility": false, "check-workload-container": false };
+    expect(skippedChecks(parseForceRefreshStartParameters(all))).toEqual([
+      "check-workload-container=false",
+      "check-compatibility=false",
+      "run-pre-refresh-checks=false",
+    ]);
   });
 });

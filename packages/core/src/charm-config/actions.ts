@@ -201,7 +201,19 @@ export function parseResumeRefreshParameters(raw: unknown): ResumeRefreshParamet
   return parseWith(RefreshAction.resumeRefresh, resumeRefreshParametersSchema, raw);
 }
 
+/**
+ * The checks a `force-refresh-start` run skips, as `parameter=false`, in the order the checks
+ * run (workload container, compatibility, pre-refresh checks), for the substrates' logs.
+ */
+export function skippedChecks(params: ForceRefreshStartParameters): string[] {
+  const skipped: string[] = [];
+  if (!params.checkWorkloadContainer) skipped.push(`${RefreshActionParameter.checkWorkloadContainer}=false`);
+  if (!params.checkCompatibility) skipped.push(`${RefreshActionParameter.checkCompatibility}=false`);
+  if (!params.runPreRefreshChecks) skipped.push(`${RefreshActionParameter.runPreRefreshChecks}=false`);
+  return skipped;
+}
+
 /** Whether a `force-refresh-start` run skips anything: it is refused when every check stays on. */
 export function forceRefreshStartSkipsAnyCheck(params: ForceRefreshStartParameters): boolean {
-  return !params.checkCompatibility || !params.runPreRefreshChecks || !params.checkWorkloadContainer;
+  return skippedChecks(params).length > 0;
 }
