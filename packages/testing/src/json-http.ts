@@ -18,3 +18,11 @@ export async function readBody(request: IncomingMessage): Promise<string> {
   for await (const chunk of request) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
 }
+
+/**
+ * A time as Kubernetes and snapd write it on the wire: RFC 3339 in UTC to the second
+ * (`2024-05-01T12:00:00Z`), without the milliseconds `toISOString` adds.
+ */
+export function wireTimestamp(time: Date): string {
+  return time.toISOString().replace(/\.\d{3}Z$/, "Z");
+}

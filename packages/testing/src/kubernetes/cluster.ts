@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { TestingError } from "../errors.js";
+import { wireTimestamp } from "../json-http.js";
 
 /** Label Juju puts on every unit pod (and the StatefulSet selector): the application name. */
 export const APP_NAME_LABEL = "app.kubernetes.io/name";
@@ -243,7 +244,7 @@ export class FakeKubernetesCluster {
     }
     const internals: ClusterInternals = {
       namespace: this.namespace,
-      timestamp: () => this.now().toISOString().replace(/\.\d{3}Z$/, "Z"),
+      timestamp: () => wireTimestamp(this.now()),
       newUid: () => this.newUid(),
       nextResourceVersion: () => {
         this.resourceVersionCounter += 1;

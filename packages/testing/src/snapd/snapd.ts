@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { TestingError } from "../errors.js";
-import { readBody, sendJson } from "../json-http.js";
+import { readBody, sendJson, wireTimestamp } from "../json-http.js";
 
 /** One revision of a snap the fake store can install. */
 export interface StoreRevision {
@@ -472,7 +472,7 @@ export class FakeSnapd {
           if (time !== "forever" && Number.isNaN(Date.parse(time))) {
             throw new SnapdHttpError(400, `hold action needs "time": "forever" or an RFC 3339 time, got "${time}"`, undefined);
           }
-          hold = time === "forever" ? HOLD_FOREVER : new Date(time).toISOString().replace(/\.\d{3}Z$/, "Z");
+          hold = time === "forever" ? HOLD_FOREVER : wireTimestamp(new Date(time));
         }
         snap.hold = hold;
         // Holding creates no tasks: snapd returns a change that is already done.
@@ -559,7 +559,7 @@ export class FakeSnapd {
   }
 
   private timestamp(): string {
-    return this.now().toISOString().replace(/\.\d{3}Z$/, "Z");
+    return wireTimestamp(this.now());
   }
 
   private snapJson(snap: MutableSnap): Record<string, unknown> {
