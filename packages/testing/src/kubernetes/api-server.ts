@@ -7,9 +7,9 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
-import { APP_NAME_LABEL, FakeClusterError } from "./cluster.js";
+import { FakeClusterError } from "./cluster.js";
 import type { FakeKubernetesCluster, FakeStatefulSet } from "./cluster.js";
-import { controllerRevisionJson, listJson, podJson, podLabels, statefulSetJson, statusJson } from "./objects.js";
+import { controllerRevisionJson, listJson, podJson, podLabels, revisionLabels, statefulSetJson, statefulSetLabels, statusJson } from "./objects.js";
 import type { KubernetesObject, StatusDetails } from "./objects.js";
 import { applyJsonPatch, applyMergePatch, changedPaths, PatchRejected, strategicDirectives } from "./patch.js";
 import { generateTestCertificates } from "./tls.js";
@@ -469,7 +469,7 @@ export class FakeKubernetesApiServer {
       this.requireRead(app, "statefulsets", "apps", namespace, "list");
       const selector = parseSelector(url.searchParams.get("labelSelector"));
       const items = this.statefulSetsIn(namespace)
-        .filter((statefulSet) => selects(selector, { [APP_NAME_LABEL]: statefulSet.app, "app.kubernetes.io/managed-by": "juju" }))
+        .filter((statefulSet) => selects(selector, statefulSetLabels(statefulSet.app)))
         .map((statefulSet) => statefulSetJson(statefulSet, namespace));
       return { status: 200, payload: listJson("StatefulSet", "apps/v1", this.listVersion(), items) };
     }
@@ -504,7 +504,7 @@ export class FakeKubernetesApiServer {
       const items = this.statefulSetsIn(namespace).flatMap((statefulSet) =>
         statefulSet
           .revisions()
-          .filter((revision) => selects(selector, { [APP_NAME_LABEL]: revision.app, "controller.kubernetes.io/hash": revision.hash }))
+          .filter((revision) => selects(selector, revisionLabels(revision)))
           .map((revision) => controllerRevisionJson(revision, statefulSet, namespace)),
       );
       return { status: 200, payload: listJson("ControllerRevision", "apps/v1", this.listVersion(), items) };

@@ -15,6 +15,16 @@ export function podLabels(pod: FakePod): Record<string, string> {
   };
 }
 
+/** Labels of the StatefulSet Juju creates for `app`; list selectors match against these. */
+export function statefulSetLabels(app: string): Record<string, string> {
+  return { [APP_NAME_LABEL]: app, "app.kubernetes.io/managed-by": "juju" };
+}
+
+/** Labels of a ControllerRevision; list selectors match against these. */
+export function revisionLabels(revision: FakeControllerRevision): Record<string, string> {
+  return { [APP_NAME_LABEL]: revision.app, "controller.kubernetes.io/hash": revision.hash };
+}
+
 function templateSpec(template: PodTemplate, app: string): KubernetesObject {
   return {
     metadata: {
@@ -40,7 +50,7 @@ export function statefulSetJson(statefulSet: FakeStatefulSet, namespace: string)
       uid: statefulSet.uid,
       resourceVersion: statefulSet.resourceVersion,
       generation: statefulSet.generation,
-      labels: { [APP_NAME_LABEL]: statefulSet.app, "app.kubernetes.io/managed-by": "juju" },
+      labels: statefulSetLabels(statefulSet.app),
     },
     spec: {
       replicas: statefulSet.replicas,
@@ -124,7 +134,7 @@ export function controllerRevisionJson(revision: FakeControllerRevision, statefu
       uid: revision.uid,
       resourceVersion: revision.resourceVersion,
       creationTimestamp: revision.creationTimestamp,
-      labels: { [APP_NAME_LABEL]: revision.app, "controller.kubernetes.io/hash": revision.hash },
+      labels: revisionLabels(revision),
       ownerReferences: [
         { apiVersion: "apps/v1", kind: "StatefulSet", name: statefulSet.app, uid: statefulSet.uid, controller: true, blockOwnerDeletion: true },
       ],
