@@ -28,24 +28,28 @@ export function palette(enabled: boolean): Palette {
 
 /** Renders a snapshot like `juju status`: the application line, then one line per unit. */
 export function renderStatus(appName: string, snapshot: StatusSnapshot, colours: Palette): string {
-  const lines: string[][] = [["App", "Status", "Message"]];
-  const appRows = [[appName, snapshot.app.status, snapshot.app.message]];
-  const unitRows = [["Unit", "Workload", "Rev", "Version", "Running", "Message"]];
-  for (const unit of snapshot.units) {
-    unitRows.push([
+  // Both tables: a bold header, then rows whose second column (the status) is coloured.
+  const table = (rows: readonly (readonly string[])[]): string[] =>
+    align(rows).map((row, index) =>
+      index === 0
+        ? colours.bold(row.join("  ").trimEnd())
+        : row.map((cell, column) => (column === 1 ? colours.status(cell, cell) : cell)).join("  ").trimEnd(),
+    );
+  const appTable = table([
+    ["App", "Status", "Message"],
+    [appName, snapshot.app.status, snapshot.app.message],
+  ]);
+  const unitTable = table([
+    ["Unit", "Workload", "Rev", "Version", "Running", "Message"],
+    ...snapshot.units.map((unit) => [
       `${unit.name}${unit.leader ? "*" : ""}`,
       unit.status,
       String(unit.charmRevision),
       unit.workloadVersion,
       unit.workloadRunning ? "yes" : "no",
       unit.message,
-    ]);
-  }
-  lines.push(...appRows);
-  const styleStatus = (row: readonly string[], column: number): string[] =>
-    row.map((cell, index) => (index === column ? colours.status(cell, cell) : cell));
-  const appTable = align(lines).map((row, index) => (index === 0 ? colours.bold(row.join("  ").trimEnd()) : styleStatus(row, 1).join("  ").trimEnd()));
-  const unitTable = align(unitRows).map((row, index) => (index === 0 ? colours.bold(row.join("  ").trimEnd()) : styleStatus(row, 1).join("  ").trimEnd()));
+    ]),
+  ]);
   return [...appTable, "", ...unitTable].join("\n");
 }
 
