@@ -1,11 +1,7 @@
-/** A build problem the charm author can fix; the message says how. */
-export class CharmBuildError extends Error {
-  /** Stable identifier of this kind of problem, e.g. `MISSING_CHARM_FILE`; `USAGE` makes the CLI exit 2. */
-  readonly code: string;
+import { RefreshError } from "@refresh/core";
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "CharmBuildError";
-    this.code = code;
-  }
-}
+/**
+ * A build problem the charm author can fix; the message says how. `code` is a stable
+ * identifier of the kind of problem, e.g. `MISSING_CHARM_FILE`; `USAGE` makes the CLI exit 2.
+ */
+export class CharmBuildError extends RefreshError {}
