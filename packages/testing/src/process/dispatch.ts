@@ -4,6 +4,7 @@ import type { HookTools, RelationId } from "@refresh/juju";
 import { hookPath } from "./environment.js";
 import type { HookToolCall, HookToolServer } from "./server.js";
 import { runProcess } from "./spawn.js";
+import type { ProcessOutcome } from "./spawn.js";
 
 /** Options of {@link runDispatch}. */
 export interface RunDispatchOptions {
@@ -31,24 +32,19 @@ export interface RunDispatchOptions {
   readonly contextId?: string | undefined;
 }
 
-/** How a dispatch run ended. */
-export interface DispatchResult {
+/**
+ * How a dispatch run ended: how the `dispatch` process ended, plus what the hook did through
+ * its tools. `stderr` also carries a readable line when the executable could not be started
+ * (`startError`) or the timeout killed it.
+ */
+export interface DispatchResult extends ProcessOutcome {
   /** The hook succeeded: exit status 0, not killed, not timed out. */
   readonly ok: boolean;
-  /** Exit status, or null when a signal (or the timeout) ended it. */
-  readonly exitCode: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly timedOut: boolean;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly durationMs: number;
   /** How many hook-tool calls the hook made (answered ones, failed calls included). */
   readonly toolCalls: number;
   /** Every hook-tool call, in order. */
   readonly calls: readonly HookToolCall[];
   readonly contextId: string;
-  /** When the dispatch executable could not be started, why (stderr holds a readable line too). */
-  readonly startError: Error | undefined;
 }
 
 function newContextId(env: Readonly<Record<string, string>>): string {
