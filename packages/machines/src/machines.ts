@@ -24,6 +24,7 @@ import {
   PeerRelationNotReady,
   PrecheckFailed,
   readOriginalVersions,
+  RefreshAction,
   RefreshError,
   REMOVE,
   alongside,
@@ -79,7 +80,7 @@ export const refreshOrderDatabag = defineDatabag({
   refreshOrder: databagField(REFRESH_ORDER_KEY, z.array(z.string()), "a JSON list of unit names"),
 });
 
-const REFRESH_ACTIONS = new Set(["pre-refresh-check", "force-refresh-start", "resume-refresh"]);
+const REFRESH_ACTIONS = new Set<string>(Object.values(RefreshAction));
 
 /** What `refreshSnap` receives. */
 export interface SnapRefreshRequest {
