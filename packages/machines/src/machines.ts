@@ -1,4 +1,3 @@
-import { machine } from "node:os";
 import {
   AppKey,
   appDatabag,
@@ -264,7 +263,7 @@ export class Machines implements Common {
       throw new MachinesCharmInvalid("Machines.create needs refreshSnap and runPreRefreshChecksBeforeAnyUnitsRefreshed callbacks");
     }
     await Machines.#checkTearingDown(run);
-    const pinned = await readPinnedVersions(run.context.charmDir, options.architecture ?? machine());
+    const pinned = await readPinnedVersions(run.context.charmDir, options.architecture);
     checkWorkloadNameLength(charmSpecific.workloadName, pinned.workloadVersion);
     const refresh = new Machines(run, charmSpecific, options, pinned);
     await refresh.#runEvent();
