@@ -244,12 +244,12 @@ export class Machines implements Common {
    */
   readonly #decoded = new WeakMap<Raw, PublishedUnitState>();
 
-  private constructor(run: CharmRun, charm: MachinesCharmSpecific, options: MachinesOptions, pinned: PinnedVersions) {
+  private constructor(run: CharmRun, charm: MachinesCharmSpecific, options: MachinesOptions, pinned: PinnedVersions, local: LocalState) {
     this.#run = run;
     this.#charm = charm;
     this.#snapd = options.snapd ?? new SnapdClient({ socketPath: snapdSocketPath(run.context.environment) });
     this.#snapRefreshOptions = options.snapRefresh ?? {};
-    this.#local = new LocalState(run.context.charmDir);
+    this.#local = local;
     this.#rawCharmRevision = readRawCharmRevision(run.context.charmDir);
     this.#pinned = pinned;
   }
@@ -262,10 +262,11 @@ export class Machines implements Common {
     if (typeof charmSpecific?.refreshSnap !== "function" || typeof charmSpecific.runPreRefreshChecksBeforeAnyUnitsRefreshed !== "function") {
       throw new MachinesCharmInvalid("Machines.create needs refreshSnap and runPreRefreshChecksBeforeAnyUnitsRefreshed callbacks");
     }
-    await Machines.#checkTearingDown(run);
+    const local = new LocalState(run.context.charmDir);
+    await Machines.#checkTearingDown(run, local);
     const pinned = await readPinnedVersions(run.context.charmDir, options.architecture);
     checkWorkloadNameLength(charmSpecific.workloadName, pinned.workloadVersion);
-    const refresh = new Machines(run, charmSpecific, options, pinned);
+    const refresh = new Machines(run, charmSpecific, options, pinned, local);
     await refresh.#runEvent();
     refresh.#creating = false;
     return refresh;
@@ -368,8 +369,7 @@ export class Machines implements Common {
   // ---------------------------------------------------------------------------------------
   // The event pipeline
 
-  static async #checkTearingDown(run: CharmRun): Promise<void> {
-    const local = new LocalState(run.context.charmDir);
+  static async #checkTearingDown(run: CharmRun, local: LocalState): Promise<void> {
     const { context } = run;
     if (context.event.kind === "hook" && context.event.name.endsWith("-relation-departed") && context.departingUnit === context.unitName) {
       local.mark(LocalFile.machinesUnitTearingDown);
