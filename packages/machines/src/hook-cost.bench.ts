@@ -1,4 +1,4 @@
-import { arch } from "node:os";
+import { machine } from "node:os";
 import { fileURLToPath } from "node:url";
 import { measureUpdateStatusCost, type EventCostRow, type UpdateStatusCost, type World } from "@refresh/testing";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -32,12 +32,6 @@ const SNAP_REVISIONS: Readonly<Record<number, { charm: string; workload: string;
   11: { charm: "16/1.20.0", workload: "16.8", snap: "183" },
 };
 
-/** `uname -m` of this machine: the pinned revision applies to it. */
-function machineArchitecture(): string {
-  const names: Readonly<Record<string, string>> = { x64: "x86_64", arm64: "aarch64", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" };
-  return names[arch()] ?? arch();
-}
-
 function charmFiles(revision: number): Record<string, string> {
   const versions = SNAP_REVISIONS[revision];
   if (versions === undefined) throw new Error(`no minimal charm revision ${revision}`);
@@ -45,7 +39,8 @@ function charmFiles(revision: number): Record<string, string> {
     "metadata.yaml": "name: db\npeers:\n  refresh-v-three:\n    interface: refresh\n",
     "config.yaml": "options:\n  pause-after-unit-refresh:\n    type: string\n    default: first\n",
     "actions.yaml": "pre-refresh-check: {}\nforce-refresh-start: {}\nresume-refresh: {}\n",
-    "refresh_versions.toml": `charm = "${versions.charm}"\nworkload = "${versions.workload}"\n\n[snap]\nname = "${SNAP}"\n\n[snap.revisions]\n${machineArchitecture()} = "${versions.snap}"\n`,
+    // Pinned for this machine's `uname -m`, the key the library looks up (os.machine()).
+    "refresh_versions.toml": `charm = "${versions.charm}"\nworkload = "${versions.workload}"\n\n[snap]\nname = "${SNAP}"\n\n[snap.revisions]\n${machine()} = "${versions.snap}"\n`,
   };
 }
 
