@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, test } from "vitest";
-import { deployTestCharm, type TestWorld } from "./scenarios/testCharm.js";
+import { deployTestCharm, V1, V2, type TestWorld } from "./scenarios/testCharm.js";
 
 // Budgets: a steady-state event may make at most N + 10 hook-tool calls for N units (the
 // library's share plus the test charm's two status-set calls), no relation-set, and at most
 // SNAPD_BUDGET requests to snapd (the revision sync, plus the live read while a refresh is in progress).
 const UNITS = 5;
 const SNAPD_BUDGET = 2;
-const V1 = { revision: 602, charmVersion: "16/1.19.0", workloadVersion: "16.4", snapRevision: "182" };
-const V2 = { revision: 613, charmVersion: "16/1.20.0", workloadVersion: "16.8", snapRevision: "183" };
 
 let world: TestWorld;
 

@@ -2,10 +2,8 @@ import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { formatPythonFloat } from "@refresh/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { deployTestCharm, type TestRevision, type TestWorld } from "./testCharm.js";
+import { deployTestCharm, snaps, V1, V2, type TestWorld } from "./testCharm.js";
 
-const V1: TestRevision = { revision: 602, charmVersion: "16/1.19.0", workloadVersion: "16.4", snapRevision: "182" };
-const V2: TestRevision = { revision: 613, charmVersion: "16/1.20.0", workloadVersion: "16.8", snapRevision: "183" };
 const FIXTURE = "/work/shared/reference/fixtures/python-v3-machines-databag-writes.txt";
 
 let world: TestWorld | undefined;
@@ -13,10 +11,6 @@ afterEach(async () => {
   await world?.close();
   world = undefined;
 });
-
-function snaps(w: TestWorld): Record<string, string | undefined> {
-  return Object.fromEntries([...w.machines.keys()].sort().map((unit) => [unit, w.installed(unit)]));
-}
 
 /** The writes in the fixture: databag ("unit" or "app"), key and stored text. */
 function fixtureWrites(): { bag: "unit" | "app"; key: string; value: string }[] {

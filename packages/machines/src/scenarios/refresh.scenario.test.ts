@@ -1,18 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { deployTestCharm, type TestRevision, type TestWorld } from "./testCharm.js";
-
-const V1: TestRevision = { revision: 602, charmVersion: "16/1.19.0", workloadVersion: "16.4", snapRevision: "182" };
-const V2: TestRevision = { revision: 613, charmVersion: "16/1.20.0", workloadVersion: "16.8", snapRevision: "183" };
+import { deployTestCharm, snaps, V1, V2, type TestWorld } from "./testCharm.js";
 
 let world: TestWorld | undefined;
 afterEach(async () => {
   await world?.close();
   world = undefined;
 });
-
-function snaps(w: TestWorld): Record<string, string | undefined> {
-  return Object.fromEntries([...w.machines.keys()].sort().map((unit) => [unit, w.installed(unit)]));
-}
 
 function expectNoViolations(w: TestWorld): void {
   expect(w.sim.violations).toEqual([]);
