@@ -1,6 +1,7 @@
 import { PeerRelationNotReady, PrecheckFailed, UnitTearingDown, type Status } from "@refresh/core";
 import { HookToolFailed, type CharmHandler, type HookTools } from "@refresh/juju";
 import { createSimulator, FakeSnapd, type Simulator, type SimulatorOptions } from "@refresh/testing";
+import { defaultRefreshOrder } from "../decisions.js";
 import { MachinesInvariants } from "../invariants.js";
 import { Machines, type MachinesCharmSpecific } from "../machines.js";
 import { SnapdClient } from "../snapd.js";
@@ -59,7 +60,7 @@ export class TestWorld {
         appData: () => this.sim.appData(),
         pauseOf: () => this.pause,
       },
-      refreshOrder: (units) => this.refreshOrder?.(units) ?? [...units].sort((a, b) => Number(b.split("/")[1]) - Number(a.split("/")[1])),
+      refreshOrder: (units) => this.refreshOrder?.(units) ?? defaultRefreshOrder(units),
     });
   }
 
