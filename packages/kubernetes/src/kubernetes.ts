@@ -31,6 +31,7 @@ import {
   alongside,
   settledValue,
   CharmVersion,
+  RefreshAction,
   type AppFields,
   type CompatibilityInput,
   type CompatibilityResult,
@@ -43,6 +44,7 @@ import {
   type KubernetesUnitFields,
   type PauseSetting,
   type OriginalVersions,
+  type RefreshActionName,
   type RefreshSummary,
   type Status,
 } from "@refresh/core";
@@ -115,8 +117,7 @@ export interface KubernetesOptions {
   readonly now?: () => number;
 }
 
-const ACTIONS = ["pre-refresh-check", "force-refresh-start", "resume-refresh"] as const;
-type RefreshAction = (typeof ACTIONS)[number];
+const REFRESH_ACTIONS: ReadonlySet<string> = new Set(Object.values(RefreshAction));
 
 interface PodUnit {
   readonly number: number;
@@ -136,13 +137,9 @@ type AppView = { -readonly [K in keyof DatabagView<AppFields>]: DatabagView<AppF
 class ActionResponse {
   #answered = false;
   constructor(
-    readonly name: RefreshAction,
+    readonly name: RefreshActionName,
     private readonly run: CharmRun,
   ) {}
-
-  get answered(): boolean {
-    return this.#answered;
-  }
 
   async fail(message: string): Promise<void> {
     if (this.#answered) return;
@@ -352,8 +349,8 @@ export class Kubernetes implements Common {
     if (relationDeparted && context.departingUnit === context.unitName) {
       await this.#touch(LocalFile.kubernetesUnitTearingDown);
     }
-    if (event.kind === "action" && (ACTIONS as readonly string[]).includes(event.name)) {
-      this.#action = new ActionResponse(event.name as RefreshAction, this.#run);
+    if (event.kind === "action" && REFRESH_ACTIONS.has(event.name)) {
+      this.#action = new ActionResponse(event.name as RefreshActionName, this.#run);
     }
     // Independent reads go out together: each hook tool is a process start, and the API
     // requests (one after another on the client's single connection) overlap with them.
