@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { englishIssues, RefreshError } from "@refresh/core";
 import * as z from "zod/mini";
 import { MalformedHttpResponse, requestOverUnixSocket } from "./unix-http.js";
@@ -189,7 +188,7 @@ export class SnapdClient {
           resolution: "check `snap changes` on the machine; the next Juju event checks the installed revision again",
         });
       }
-      await sleep(this.#pollIntervalMs);
+      await new Promise<void>((resolve) => setTimeout(resolve, this.#pollIntervalMs));
     }
   }
 

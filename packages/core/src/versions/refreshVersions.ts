@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { machine as currentMachine } from "node:os";
 import { join } from "node:path";
 import { parse as parseToml } from "smol-toml";
@@ -269,7 +269,9 @@ export async function loadRefreshVersions(charmDir: string): Promise<RefreshVers
   const path = join(charmDir, REFRESH_VERSIONS_FILE);
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    // A read of a small local file; the synchronous call keeps `node:fs/promises` (and the
+    // readline and stream modules it loads) out of the start-up of every event.
+    text = readFileSync(path, "utf8");
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
     throw new InvalidRefreshVersions(
