@@ -48,6 +48,10 @@ export interface RunCharmOptions {
  * relation and state writes and retries it. For an action, `action-fail` is called with the
  * error's message first, so the user sees why in `juju run` output.
  *
+ * A charm's entry calls it as `void runCharm(handleEvent);`: it reports every failure and ends
+ * the process itself, so there is nothing to await (charm-build bundles charms as CommonJS,
+ * where a module cannot await at its top level).
+ *
  * @returns the exit code, when `exit` returns (tests); a deployed charm's process ends here.
  */
 export async function runCharm(handler: CharmHandler, options: RunCharmOptions = {}): Promise<number> {

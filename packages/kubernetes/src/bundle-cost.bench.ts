@@ -11,7 +11,7 @@ import { loadCharmBuild } from "./bench-support/charm-build.js";
  * - its size must stay under BUNDLE_BUDGET_BYTES (stable, so enforced exactly). Measured at
  *   328 KB after moving to zod/mini (898 KB with zod's classic API); the YAML parser
  *   (164 KB, evaluated only where `metadata.yaml` is read) is half of what is left;
- * - loading it (`node charm.mjs`, compile cache on, as `dispatch` runs it) must take at most
+ * - loading it (`node charm.cjs`, compile cache on, as `dispatch` runs it) must take at most
  *   MAX_RATIO times a bare `node -e 0`, as the median over interleaved runs, because the
  *   machine is shared and single timings are noise.
  */

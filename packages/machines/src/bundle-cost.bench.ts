@@ -14,7 +14,7 @@ import { loadCharmBuild } from "./bench-support/charm-build.js";
  *   repeat what Juju shows (about 5 KB that save every process start of a steady-state event;
  *   1 KB came back by keeping the Kubernetes databag schemas out). Growth by a few KB is a
  *   decision to record here; a jump by tens of KB is a module that lost tree-shaking;
- * - loading it (`node charm.mjs`, compile cache on, as `dispatch` runs it) must take at most
+ * - loading it (`node charm.cjs`, compile cache on, as `dispatch` runs it) must take at most
  *   MAX_RATIO times a bare `node -e 0`, as the median over interleaved runs, because the
  *   machine is shared and single timings are noise.
  */

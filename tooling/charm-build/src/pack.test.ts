@@ -7,7 +7,7 @@ import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
 import { fetchNodeRuntime, nodePackageFor } from "./node-runtime.ts";
 import { buildCharm, packCharm } from "./pack.ts";
-import { splitCharmcraftYaml } from "./layout.ts";
+import { CHARM_BUNDLE_PATH, splitCharmcraftYaml } from "./layout.ts";
 
 const CHARMCRAFT = `name: tiny
 type: charm
@@ -82,7 +82,7 @@ describe("buildCharm and packCharm", () => {
     await packCharm(outDir, charmFile);
     const entries = unzipSync(readFileSync(charmFile));
     expect(Object.keys(entries).sort()).toEqual(
-      ["actions.yaml", "config.yaml", "dispatch", "dist/charm.mjs", "metadata.yaml", "refresh_versions.toml"].sort(),
+      ["actions.yaml", "config.yaml", "dispatch", CHARM_BUNDLE_PATH, "metadata.yaml", "refresh_versions.toml"].sort(),
     );
     const listing = execFileSync("unzip", ["-Z", charmFile], { encoding: "utf8" });
     expect(listing).toMatch(/-rwx.* dispatch/);
@@ -90,6 +90,22 @@ describe("buildCharm and packCharm", () => {
     const again = join(app, "again.charm");
     await packCharm(outDir, again);
     expect(readFileSync(again).equals(readFileSync(charmFile))).toBe(true);
+  });
+
+  it("refuses an entry that awaits at its top level, saying how to write it", async () => {
+    const app = tinyApp();
+    writeFileSync(join(app, "src", "charm.ts"), "const run = async (): Promise<void> => undefined;\nawait run();\n");
+    const building = buildCharm({ appDir: app, outDir: join(app, "build", "charm"), charmVersion: "7/1.2.3" });
+    await expect(building).rejects.toMatchObject({ code: "TOP_LEVEL_AWAIT" });
+    await expect(building).rejects.toThrow(/src\/charm\.ts:2: .*void runCharm\(handleEvent\);/);
+  });
+
+  it("names the file and line esbuild could not bundle", async () => {
+    const app = tinyApp();
+    writeFileSync(join(app, "src", "charm.ts"), 'import { missing } from "./nowhere.ts";\nmissing();\n');
+    const building = buildCharm({ appDir: app, outDir: join(app, "build", "charm"), charmVersion: "7/1.2.3" });
+    await expect(building).rejects.toMatchObject({ code: "BUNDLE_FAILED" });
+    await expect(building).rejects.toThrow(/src\/charm\.ts:1: Could not resolve "\.\/nowhere\.ts"/);
   });
 
   it("names the missing file", async () => {

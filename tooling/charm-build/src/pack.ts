@@ -3,7 +3,7 @@ import { dirname, join, relative } from "node:path";
 import { zipSync, type Zippable } from "fflate";
 import { charmVersionFromGit, describeRepository, setCharmVersion } from "./charm-version.ts";
 import { CharmBuildError } from "./errors.ts";
-import { dispatchFor, NODE_COMPILE_CACHE_DIR, splitCharmcraftYaml } from "./layout.ts";
+import { CHARM_BUNDLE_PATH, dispatchFor, NODE_COMPILE_CACHE_DIR, splitCharmcraftYaml } from "./layout.ts";
 import { fetchNodeRuntime } from "./node-runtime.ts";
 
 /** How to build one charm directory from a charm's source tree. */
@@ -28,8 +28,7 @@ export async function buildCharm(options: BuildCharmOptions): Promise<{ charmDir
   const charmVersion = options.charmVersion ?? charmVersionFromGit(await describeRepository(appDir));
 
   await rm(outDir, { recursive: true, force: true });
-  await mkdir(join(outDir, "dist"), { recursive: true });
-  await bundle(join(appDir, options.entry ?? "src/charm.ts"), join(outDir, "dist", "charm.mjs"));
+  await bundle(join(appDir, options.entry ?? "src/charm.ts"), join(outDir, CHARM_BUNDLE_PATH));
 
   const files = splitCharmcraftYaml(charmcraft);
   for (const [name, content] of Object.entries(files)) {
@@ -47,27 +46,48 @@ export async function buildCharm(options: BuildCharmOptions): Promise<{ charmDir
 }
 
 /**
- * Bundles the charm into one ESM file with no `node_modules` at run time. Workspace
- * packages are taken from source, so a charm builds without building the libraries first.
+ * Bundles the charm into one CommonJS file (see {@link CHARM_BUNDLE_PATH}) with no
+ * `node_modules` at run time. Workspace packages are taken from source, so a charm builds
+ * without building the libraries first.
+ * @throws {CharmBuildError} `TOP_LEVEL_AWAIT` when the entry awaits at its top level, which a
+ * CommonJS bundle cannot do; `BUNDLE_FAILED` for any other error esbuild reports.
  */
 export async function bundle(entry: string, outfile: string): Promise<void> {
   // esbuild is heavy to import and only the build needs it.
   const { build } = await import("esbuild");
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node22",
-    conditions: ["@refresh/source"],
-    minifySyntax: true,
-    minifyWhitespace: true,
-    legalComments: "none",
-    logLevel: "error",
-    // Some dependencies are CommonJS and call require(); give the ESM bundle one.
-    banner: { js: "import { createRequire as __charmRequire } from 'node:module'; const require = __charmRequire(import.meta.url);" },
-  });
+  try {
+    await build({
+      entryPoints: [entry],
+      outfile,
+      bundle: true,
+      platform: "node",
+      format: "cjs",
+      target: "node22",
+      conditions: ["@refresh/source"],
+      minifySyntax: true,
+      minifyWhitespace: true,
+      legalComments: "none",
+      logLevel: "silent",
+    });
+  } catch (error) {
+    throw bundleError(entry, error);
+  }
+}
+
+/** esbuild's failure as a {@link CharmBuildError} that says what to change. */
+function bundleError(entry: string, error: unknown): CharmBuildError {
+  const messages = (error as { errors?: ReadonlyArray<{ text: string; location?: { file: string; line: number } | null }> }).errors ?? [];
+  const where = (message: (typeof messages)[number]): string => (message.location ? `${message.location.file}:${message.location.line}: ` : "");
+  const topLevelAwait = messages.find((message) => /top-level await/i.test(message.text));
+  if (topLevelAwait !== undefined) {
+    return new CharmBuildError(
+      "TOP_LEVEL_AWAIT",
+      `${where(topLevelAwait)}the charm is bundled as CommonJS, which cannot await at the top level of a module; start the work without awaiting it, as in \`void runCharm(handleEvent);\` (runCharm reports every failure and sets the exit code itself)`,
+      { cause: error },
+    );
+  }
+  const detail = messages.length === 0 ? String(error) : messages.map((message) => `${where(message)}${message.text}`).join("; ");
+  return new CharmBuildError("BUNDLE_FAILED", `cannot bundle ${entry}: ${detail}; fix the source and build again`, { cause: error });
 }
 
 /** What a charm writes into its own directory when it runs; never part of a package. */

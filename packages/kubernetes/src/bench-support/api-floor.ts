@@ -4,8 +4,12 @@
 // connection to the fake API server, then exits. No hook tool, no databag, no decision.
 import { connectInCluster } from "../connect.js";
 
-const api = await connectInCluster({ environment: process.env, appName: "db" });
-await api.mayPatchStatefulSet();
-await api.readStatefulSet();
-await api.listPods();
-process.exit(0);
+async function floor(): Promise<void> {
+  const api = await connectInCluster({ environment: process.env, appName: "db" });
+  await api.mayPatchStatefulSet();
+  await api.readStatefulSet();
+  await api.listPods();
+}
+
+// Bundled as CommonJS like a charm: no top-level await.
+void floor().then(() => process.exit(0));

@@ -4,5 +4,5 @@
 // no databag, no decision.
 import { SnapdClient, snapdSocketPath } from "../snapd.js";
 
-await new SnapdClient({ socketPath: snapdSocketPath(process.env) }).installedRevision("charmed-db");
-process.exit(0);
+// Bundled as CommonJS like a charm: no top-level await.
+void new SnapdClient({ socketPath: snapdSocketPath(process.env) }).installedRevision("charmed-db").then(() => process.exit(0));

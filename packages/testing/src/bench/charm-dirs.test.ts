@@ -8,11 +8,12 @@ describe("writeBundledCharmDirs", () => {
   let root: string;
   let bundles: string[];
   const bundler: CharmBundler = {
+    CHARM_BUNDLE_PATH: "out/charm.cjs",
     async bundle(entry, outfile) {
       bundles.push(entry);
       await writeFile(outfile, `// bundled from ${entry}\n`);
     },
-    dispatchFor: (metadataYaml) => `#!/bin/sh\n# for ${metadataYaml.split("\n")[0] ?? ""}\nexec node dist/charm.mjs\n`,
+    dispatchFor: (metadataYaml) => `#!/bin/sh\n# for ${metadataYaml.split("\n")[0] ?? ""}\nexec node out/charm.cjs\n`,
   };
 
   beforeEach(async () => {
@@ -35,7 +36,7 @@ describe("writeBundledCharmDirs", () => {
     expect(bundles).toEqual(["/src/charm.ts"]);
     expect([...dirs.keys()]).toEqual([10, 11]);
     for (const [revision, dir] of dirs) {
-      expect(await readFile(join(dir, "dist", "charm.mjs"), "utf8")).toBe("// bundled from /src/charm.ts\n");
+      expect(await readFile(join(dir, "out", "charm.cjs"), "utf8"), "the bundle sits where the bundler's dispatch looks for it").toBe("// bundled from /src/charm.ts\n");
       expect(await readFile(join(dir, "dispatch"), "utf8"), "dispatch is written for that revision's metadata").toBe(bundler.dispatchFor(`name: r${revision}\n`));
       expect((await stat(join(dir, "dispatch"))).mode & 0o111, "dispatch must be executable").toBe(0o111);
       expect(await readFile(join(dir, "refresh_versions.toml"), "utf8")).toBe(`charm = "1.${revision}"\n`);

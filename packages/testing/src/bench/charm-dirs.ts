@@ -1,16 +1,18 @@
 /**
  * Charm directories for process-mode worlds, laid out as a packed charm is: the bundled charm
- * at `dist/charm.mjs` behind an executable `dispatch`. The bundler is passed in, so this
+ * at the bundler's `CHARM_BUNDLE_PATH` behind an executable `dispatch`. The bundler is passed in, so this
  * package needs no dependency on `@refresh/charm-build`.
  */
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 
 /** The part of `@refresh/charm-build` that bundles a charm and writes its `dispatch`. */
 export interface CharmBundler {
+  /** Where the bundle goes in a charm directory, e.g. `dist/charm.cjs`; its extension sets the module format. */
+  readonly CHARM_BUNDLE_PATH: string;
   /** Bundles the charm whose entry module is `entry` into the single file `outfile`. */
   bundle(entry: string, outfile: string): Promise<void>;
-  /** The `dispatch` script Juju runs for a charm with this `metadata.yaml`; it starts `dist/charm.mjs`. */
+  /** The `dispatch` script Juju runs for a charm with this `metadata.yaml`; it starts the bundle. */
   dispatchFor(metadataYaml: string): string;
 }
 
@@ -33,14 +35,15 @@ export interface BundledCharmDirsOptions {
  * same code (revisions differ in the files given for them). Returns each revision's directory.
  */
 export async function writeBundledCharmDirs(options: BundledCharmDirsOptions): Promise<ReadonlyMap<number, string>> {
-  const bundlePath = join(options.root, "charm.mjs");
+  const bundleInDir = options.bundler.CHARM_BUNDLE_PATH;
+  const bundlePath = join(options.root, basename(bundleInDir));
   await options.bundler.bundle(options.entry, bundlePath);
   const code = await readFile(bundlePath);
   const dirs = new Map<number, string>();
   for (const revision of options.revisions) {
     const dir = join(options.root, `r${revision}`);
-    await mkdir(join(dir, "dist"), { recursive: true });
-    await writeFile(join(dir, "dist", "charm.mjs"), code);
+    await mkdir(dirname(join(dir, bundleInDir)), { recursive: true });
+    await writeFile(join(dir, bundleInDir), code);
     const files = options.files?.(revision) ?? {};
     await writeFile(join(dir, "dispatch"), options.bundler.dispatchFor(files["metadata.yaml"] ?? ""));
     await chmod(join(dir, "dispatch"), 0o755);

@@ -1,11 +1,11 @@
 /**
  * Measuring what a bundled charm costs before it can do anything, for the substrates'
  * bundle-cost benches: every Juju event starts the charm afresh, so its size and the time
- * `node charm.mjs` takes are paid on every event.
+ * how long Node takes to load it are paid on every event.
  */
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { CharmBundler } from "./charm-dirs.js";
 import { median, timeNode } from "./hook-cost.js";
 
@@ -29,12 +29,12 @@ export interface LoadCostOptions {
 
 /** A charm bundled into a temporary directory, to be weighed and timed. */
 export interface BundledCharmForBench {
-  /** The single-file bundle (`charm.mjs`). */
+  /** The single-file bundle, named as in a charm directory (`charm.cjs`). */
   readonly bundlePath: string;
   /** Size of the bundle in bytes. */
   sizeBytes(): Promise<number>;
   /**
-   * Times `node charm.mjs` interleaved with a bare `node -e 0`, both with the compile cache on
+   * Times `node <bundle>` interleaved with a bare `node -e 0`, both with the compile cache on
    * as `dispatch` runs the charm, so that load on the machine affects both alike.
    */
   measureLoadCost(options: LoadCostOptions): LoadCost;
@@ -44,8 +44,8 @@ export interface BundledCharmForBench {
 
 /** Options of {@link bundleCharmForBench}. */
 export interface BundleCharmForBenchOptions {
-  /** `@refresh/charm-build`'s bundler (only `bundle` is used). */
-  readonly bundler: Pick<CharmBundler, "bundle">;
+  /** `@refresh/charm-build`'s bundler (its `bundle`, and the bundle's name in a charm). */
+  readonly bundler: Pick<CharmBundler, "bundle" | "CHARM_BUNDLE_PATH">;
   /** The charm's entry module (a file path). */
   readonly entry: string;
   /** Prefix of the temporary directory's name, to tell benches apart in the temp dir. */
@@ -55,7 +55,8 @@ export interface BundleCharmForBenchOptions {
 /** Bundles the charm at `entry` into a fresh temporary directory; the caller disposes of it. */
 export async function bundleCharmForBench(options: BundleCharmForBenchOptions): Promise<BundledCharmForBench> {
   const workDir = await mkdtemp(join(tmpdir(), options.tmpPrefix));
-  const bundlePath = join(workDir, "charm.mjs");
+  // The file name keeps the bundle's extension, which tells Node its module format.
+  const bundlePath = join(workDir, basename(options.bundler.CHARM_BUNDLE_PATH));
   try {
     await options.bundler.bundle(options.entry, bundlePath);
   } catch (error) {
@@ -90,5 +91,5 @@ export async function bundleCharmForBench(options: BundleCharmForBenchOptions): 
 
 /** The one-line report of a {@link LoadCost} against its budget, as the benches print it. */
 export function formatLoadCost(cost: LoadCost, maxRatio: number): string {
-  return `node -e 0: ${cost.medianBareMs.toFixed(1)} ms; node charm.mjs: ${cost.medianCharmMs.toFixed(1)} ms; ratio ${cost.ratio.toFixed(2)} (budget ${maxRatio}); medians of ${cost.runs} interleaved runs`;
+  return `node -e 0: ${cost.medianBareMs.toFixed(1)} ms; the bundle: ${cost.medianCharmMs.toFixed(1)} ms; ratio ${cost.ratio.toFixed(2)} (budget ${maxRatio}); medians of ${cost.runs} interleaved runs`;
 }

@@ -5,7 +5,7 @@
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { extname, join } from "node:path";
 import { createWorld, type World, type WorldOptions } from "../harness/world.js";
 import type { CharmRevision, Substrate } from "../model/index.js";
 import { writeBundledCharmDirs, type CharmBundler } from "./charm-dirs.js";
@@ -136,7 +136,8 @@ export async function measureUpdateStatusCost(options: UpdateStatusCostOptions):
 
 /** Bundles the floor's entry and times it `runs` times, each right after a bare Node start, in the leader's environment. */
 async function measureFloor(world: World, floor: NonNullable<UpdateStatusCostOptions["floor"]>, bundler: CharmBundler, root: string, runs: number): Promise<FloorCost> {
-  const script = join(root, "floor.mjs");
+  // Named with the bundle's extension, which tells Node its module format.
+  const script = join(root, `floor${extname(bundler.CHARM_BUNDLE_PATH)}`);
   await bundler.bundle(floor.entry, script);
   const leader = world.sim.leader;
   if (leader === undefined) throw new Error("the settled world has no leader to measure the floor as");

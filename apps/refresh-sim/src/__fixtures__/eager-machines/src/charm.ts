@@ -6,7 +6,7 @@ import { active, loadRefreshVersions, PeerRelationNotReady, UnitTearingDown } fr
 import { runCharm } from "@refresh/juju";
 import { Machines, SnapdClient, snapdSocketPath } from "@refresh/machines";
 
-await runCharm(async (run) => {
+void runCharm(async (run) => {
   const { context } = run;
   const snapd = new SnapdClient({ socketPath: snapdSocketPath(context.environment) });
   const pinned = await loadRefreshVersions(context.charmDir);

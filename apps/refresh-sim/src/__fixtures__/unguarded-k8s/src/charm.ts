@@ -7,7 +7,7 @@ import { active, loadRefreshVersions, PeerRelationNotReady, UnitTearingDown } fr
 import { runCharm } from "@refresh/juju";
 import { Kubernetes } from "@refresh/kubernetes";
 
-await runCharm(async (run) => {
+void runCharm(async (run) => {
   const { context } = run;
   const directory = context.environment["SAMPLE_DB_DIR"] ?? "/var/lib/sample-db";
   const runningFile = join(directory, `${context.unitName.replace("/", "-")}.running`);
