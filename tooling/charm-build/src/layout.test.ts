@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CHARM_BUNDLE_PATH, dispatchFor, dispatchScript, prefetchPlanFor } from "./layout.ts";
+import { START_SCRIPT_PATH, dispatchFor, dispatchScript, prefetchPlanFor } from "./layout.ts";
 
 const PEERS = "peers:\n  refresh-v-three:\n    interface: refresh\n";
 
@@ -35,11 +35,11 @@ describe("dispatch", () => {
     const root = mkdtempSync(join(tmpdir(), "dispatch-test-"));
     charmDir = join(root, "charm");
     bin = join(root, "bin");
-    mkdirSync(dirname(join(charmDir, CHARM_BUNDLE_PATH)), { recursive: true });
+    mkdirSync(dirname(join(charmDir, START_SCRIPT_PATH)), { recursive: true });
     mkdirSync(bin);
-    // The "charm" reports what dispatch gave it: the prefetch switch and everything on stdin.
+    // What dispatch starts reports what it was given: the prefetch switch and everything on stdin.
     writeFileSync(
-      join(charmDir, CHARM_BUNDLE_PATH),
+      join(charmDir, START_SCRIPT_PATH),
       'const { readFileSync } = require("node:fs");\nconst stdin = process.env.REFRESH_HOOK_TOOL_PREFETCH === "stdin" ? readFileSync(0, "utf8") : "";\nprocess.stdout.write(JSON.stringify({ prefetch: process.env.REFRESH_HOOK_TOOL_PREFETCH ?? null, stdin, event: process.env.JUJU_DISPATCH_PATH }));\n',
     );
     writeFileSync(join(bin, "is-leader"), "#!/bin/sh\necho true\n");

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unzipSync } from "fflate";
@@ -7,7 +7,8 @@ import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
 import { fetchNodeRuntime, nodePackageFor } from "./node-runtime.ts";
 import { buildCharm, packCharm } from "./pack.ts";
-import { CHARM_BUNDLE_PATH, splitCharmcraftYaml } from "./layout.ts";
+import { CHARM_BUNDLE_PATH, splitCharmcraftYaml, START_SCRIPT_PATH } from "./layout.ts";
+import { CODE_CACHE_DIR } from "./runtime/paths.ts";
 
 const CHARMCRAFT = `name: tiny
 type: charm
@@ -73,16 +74,16 @@ describe("buildCharm and packCharm", () => {
     });
     expect(readFileSync(outFile, "utf8")).toBe("hooks/install");
 
-    // Running the charm left a compile cache behind; packing must leave it out, and the
+    // Running the charm left its code cache behind; packing must leave it out, and the
     // library's own per-unit caches too.
-    expect(existsSync(join(outDir, ".node-compile-cache"))).toBe(true);
+    expect(readdirSync(join(outDir, CODE_CACHE_DIR))).toHaveLength(1);
     mkdirSync(join(outDir, ".refresh_cache"));
     writeFileSync(join(outDir, ".refresh_cache", "workload_pin.json"), "{}");
     const charmFile = join(app, "tiny.charm");
     await packCharm(outDir, charmFile);
     const entries = unzipSync(readFileSync(charmFile));
     expect(Object.keys(entries).sort()).toEqual(
-      ["actions.yaml", "config.yaml", "dispatch", CHARM_BUNDLE_PATH, "metadata.yaml", "refresh_versions.toml"].sort(),
+      ["actions.yaml", "config.yaml", "dispatch", CHARM_BUNDLE_PATH, START_SCRIPT_PATH, "metadata.yaml", "refresh_versions.toml"].sort(),
     );
     const listing = execFileSync("unzip", ["-Z", charmFile], { encoding: "utf8" });
     expect(listing).toMatch(/-rwx.* dispatch/);

@@ -1,9 +1,11 @@
 import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { zipSync, type Zippable } from "fflate";
 import { charmVersionFromGit, describeRepository, setCharmVersion } from "./charm-version.ts";
 import { CharmBuildError } from "./errors.ts";
-import { CHARM_BUNDLE_PATH, dispatchFor, NODE_COMPILE_CACHE_DIR, splitCharmcraftYaml } from "./layout.ts";
+import { CHARM_BUNDLE_PATH, dispatchFor, splitCharmcraftYaml, START_SCRIPT_PATH } from "./layout.ts";
+import { CODE_CACHE_DIR } from "./runtime/paths.ts";
 import { fetchNodeRuntime } from "./node-runtime.ts";
 
 /** How to build one charm directory from a charm's source tree. */
@@ -28,7 +30,7 @@ export async function buildCharm(options: BuildCharmOptions): Promise<{ charmDir
   const charmVersion = options.charmVersion ?? charmVersionFromGit(await describeRepository(appDir));
 
   await rm(outDir, { recursive: true, force: true });
-  await bundle(join(appDir, options.entry ?? "src/charm.ts"), join(outDir, CHARM_BUNDLE_PATH));
+  await writeCharmCode(join(appDir, options.entry ?? "src/charm.ts"), outDir);
 
   const files = splitCharmcraftYaml(charmcraft);
   for (const [name, content] of Object.entries(files)) {
@@ -43,6 +45,18 @@ export async function buildCharm(options: BuildCharmOptions): Promise<{ charmDir
     await chmod(join(outDir, "bin", "node"), 0o755);
   }
   return { charmDir: outDir, charmVersion };
+}
+
+/**
+ * Writes a charm directory's code: the charm bundled from `entry` at {@link CHARM_BUNDLE_PATH}
+ * and, at {@link START_SCRIPT_PATH}, the script `dispatch` starts, which runs the bundle with
+ * a code cache made after the code ran (see runtime/code-cache.ts).
+ */
+export async function writeCharmCode(entry: string, charmDir: string): Promise<void> {
+  await bundle(entry, join(charmDir, CHARM_BUNDLE_PATH));
+  // Resolved through the package's own name, so that it is found from a bundle of this module
+  // too (refresh-sim bundles charm-build into its command).
+  await bundle(createRequire(import.meta.url).resolve("@refresh/charm-build/start"), join(charmDir, START_SCRIPT_PATH));
 }
 
 /**
@@ -63,6 +77,9 @@ export async function bundle(entry: string, outfile: string): Promise<void> {
       platform: "node",
       format: "cjs",
       target: "node22",
+      // import() becomes require(): the start script runs the bundle as a vm.Script, where
+      // Node's module loader does not serve dynamic imports without an experimental flag.
+      supported: { "dynamic-import": false },
       conditions: ["@refresh/source"],
       minifySyntax: true,
       minifyWhitespace: true,
@@ -91,7 +108,7 @@ function bundleError(entry: string, error: unknown): CharmBuildError {
 }
 
 /** What a charm writes into its own directory when it runs; never part of a package. */
-const RUNTIME_ENTRIES = new Set([NODE_COMPILE_CACHE_DIR, ".charm_refresh_v3", ".refresh_cache"]);
+const RUNTIME_ENTRIES = new Set([CODE_CACHE_DIR, ".charm_refresh_v3", ".refresh_cache"]);
 
 /** The fixed timestamp of every zip entry, so the same charm packs to the same bytes. */
 const ZIP_TIME = new Date("1980-01-02T00:00:00Z");

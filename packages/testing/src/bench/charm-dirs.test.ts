@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
@@ -9,11 +9,14 @@ describe("writeBundledCharmDirs", () => {
   let bundles: string[];
   const bundler: CharmBundler = {
     CHARM_BUNDLE_PATH: "out/charm.cjs",
-    async bundle(entry, outfile) {
+    START_SCRIPT_PATH: "out/start.cjs",
+    async writeCharmCode(entry, charmDir) {
       bundles.push(entry);
-      await writeFile(outfile, `// bundled from ${entry}\n`);
+      await mkdir(join(charmDir, "out"), { recursive: true });
+      await writeFile(join(charmDir, "out", "charm.cjs"), `// bundled from ${entry}\n`);
+      await writeFile(join(charmDir, "out", "start.cjs"), "// starts charm.cjs\n");
     },
-    dispatchFor: (metadataYaml) => `#!/bin/sh\n# for ${metadataYaml.split("\n")[0] ?? ""}\nexec node out/charm.cjs\n`,
+    dispatchFor: (metadataYaml) => `#!/bin/sh\n# for ${metadataYaml.split("\n")[0] ?? ""}\nexec node out/start.cjs\n`,
   };
 
   beforeEach(async () => {
@@ -34,9 +37,11 @@ describe("writeBundledCharmDirs", () => {
     });
 
     expect(bundles).toEqual(["/src/charm.ts"]);
+    expect((await readdir(root)).sort(), "nothing but the revisions is left in root").toEqual(["r10", "r11"]);
     expect([...dirs.keys()]).toEqual([10, 11]);
     for (const [revision, dir] of dirs) {
-      expect(await readFile(join(dir, "out", "charm.cjs"), "utf8"), "the bundle sits where the bundler's dispatch looks for it").toBe("// bundled from /src/charm.ts\n");
+      expect(await readFile(join(dir, "out", "charm.cjs"), "utf8"), "every revision has the code the bundler wrote").toBe("// bundled from /src/charm.ts\n");
+      expect(await readFile(join(dir, "out", "start.cjs"), "utf8")).toBe("// starts charm.cjs\n");
       expect(await readFile(join(dir, "dispatch"), "utf8"), "dispatch is written for that revision's metadata").toBe(bundler.dispatchFor(`name: r${revision}\n`));
       expect((await stat(join(dir, "dispatch"))).mode & 0o111, "dispatch must be executable").toBe(0o111);
       expect(await readFile(join(dir, "refresh_versions.toml"), "utf8")).toBe(`charm = "1.${revision}"\n`);

@@ -1,18 +1,20 @@
 /**
- * Charm directories for process-mode worlds, laid out as a packed charm is: the bundled charm
- * at the bundler's `CHARM_BUNDLE_PATH` behind an executable `dispatch`. The bundler is passed in, so this
+ * Charm directories for process-mode worlds, laid out as a packed charm is: the charm's code as
+ * the bundler writes it, behind an executable `dispatch`. The bundler is passed in, so this
  * package needs no dependency on `@refresh/charm-build`.
  */
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 
-/** The part of `@refresh/charm-build` that bundles a charm and writes its `dispatch`. */
+/** The part of `@refresh/charm-build` that writes a charm's code and its `dispatch`. */
 export interface CharmBundler {
-  /** Where the bundle goes in a charm directory, e.g. `dist/charm.cjs`; its extension sets the module format. */
+  /** The bundled charm inside a charm directory, e.g. `dist/charm.cjs`. */
   readonly CHARM_BUNDLE_PATH: string;
-  /** Bundles the charm whose entry module is `entry` into the single file `outfile`. */
-  bundle(entry: string, outfile: string): Promise<void>;
-  /** The `dispatch` script Juju runs for a charm with this `metadata.yaml`; it starts the bundle. */
+  /** The file `dispatch` starts inside a charm directory; its extension sets the module format. */
+  readonly START_SCRIPT_PATH: string;
+  /** Writes the code of a charm whose entry module is `entry` into the charm directory `charmDir`. */
+  writeCharmCode(entry: string, charmDir: string): Promise<void>;
+  /** The `dispatch` script Juju runs for a charm with this `metadata.yaml`; it starts {@link START_SCRIPT_PATH}. */
   dispatchFor(metadataYaml: string): string;
 }
 
@@ -35,15 +37,12 @@ export interface BundledCharmDirsOptions {
  * same code (revisions differ in the files given for them). Returns each revision's directory.
  */
 export async function writeBundledCharmDirs(options: BundledCharmDirsOptions): Promise<ReadonlyMap<number, string>> {
-  const bundleInDir = options.bundler.CHARM_BUNDLE_PATH;
-  const bundlePath = join(options.root, basename(bundleInDir));
-  await options.bundler.bundle(options.entry, bundlePath);
-  const code = await readFile(bundlePath);
+  const code = await mkdtemp(join(options.root, "code-"));
+  await options.bundler.writeCharmCode(options.entry, code);
   const dirs = new Map<number, string>();
   for (const revision of options.revisions) {
     const dir = join(options.root, `r${revision}`);
-    await mkdir(dirname(join(dir, bundleInDir)), { recursive: true });
-    await writeFile(join(dir, bundleInDir), code);
+    await cp(code, dir, { recursive: true });
     const files = options.files?.(revision) ?? {};
     await writeFile(join(dir, "dispatch"), options.bundler.dispatchFor(files["metadata.yaml"] ?? ""));
     await chmod(join(dir, "dispatch"), 0o755);
@@ -53,5 +52,6 @@ export async function writeBundledCharmDirs(options: BundledCharmDirsOptions): P
     }
     dirs.set(revision, dir);
   }
+  await rm(code, { recursive: true, force: true });
   return dirs;
 }

@@ -42,13 +42,13 @@ export function median(values: readonly number[]): number {
 }
 
 /**
- * Times one `node <args>` with only what `dispatch` gives Node (a PATH and a compile cache, plus
- * `env`): the test runner's own variables (NODE_OPTIONS and the like) would be timed too.
+ * Times one `node <args>` with only a PATH and `env` in its environment: the test runner's own
+ * variables (NODE_OPTIONS and the like) would be timed too.
  */
-export function timeNode(args: readonly string[], compileCacheDir: string, env: Readonly<Record<string, string>> = {}): number {
+export function timeNode(args: readonly string[], env: Readonly<Record<string, string>> = {}): number {
   const started = process.hrtime.bigint();
   const result = spawnSync(process.execPath, args, {
-    env: { ...env, PATH: process.env["PATH"] ?? "", NODE_COMPILE_CACHE: compileCacheDir },
+    env: { ...env, PATH: process.env["PATH"] ?? "" },
     stdio: ["ignore", "ignore", "pipe"],
   });
   const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
@@ -60,12 +60,12 @@ export function timeNode(args: readonly string[], compileCacheDir: string, env: 
  * Times one `node <args>` as {@link timeNode} does, but without blocking this process: for a
  * script that talks to the fake servers this process runs. Rejects after `timeoutMs`.
  */
-export async function timeNodeWhileServing(args: readonly string[], compileCacheDir: string, env: Readonly<Record<string, string>>, timeoutMs = 30_000): Promise<number> {
+export async function timeNodeWhileServing(args: readonly string[], env: Readonly<Record<string, string>>, timeoutMs = 30_000): Promise<number> {
   const outcome = await runProcess({
     file: process.execPath,
     args,
     cwd: process.cwd(),
-    env: { ...env, PATH: process.env["PATH"] ?? "", NODE_COMPILE_CACHE: compileCacheDir },
+    env: { ...env, PATH: process.env["PATH"] ?? "" },
     timeoutMs,
   });
   if (outcome.exitCode !== 0) {
@@ -75,8 +75,8 @@ export async function timeNodeWhileServing(args: readonly string[], compileCache
 }
 
 /** Times a bare `node -e 0`, as {@link timeNode} runs it. */
-export function timeBareNode(compileCacheDir: string): number {
-  return timeNode(["-e", "0"], compileCacheDir);
+export function timeBareNode(): number {
+  return timeNode(["-e", "0"]);
 }
 
 /**
@@ -84,11 +84,11 @@ export function timeBareNode(compileCacheDir: string): number {
  * to its history record, with a bare Node start timed just before each. The simulator must
  * run serially (`concurrency: "serial"`), or hooks of different units would overlap.
  */
-export async function runHooksTimed(sim: Simulator, compileCacheDir: string, counters: () => ServerCounters): Promise<MeasuredHook[]> {
+export async function runHooksTimed(sim: Simulator, counters: () => ServerCounters): Promise<MeasuredHook[]> {
   const measured: MeasuredHook[] = [];
   for (;;) {
     const before = sim.history.length;
-    const bareMs = timeBareNode(compileCacheDir);
+    const bareMs = timeBareNode();
     const countersBefore = counters();
     const started = process.hrtime.bigint();
     let progressed = false;

@@ -1,12 +1,17 @@
-import { stat, writeFile } from "node:fs/promises";
+import { mkdir, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { bundleCharmForBench, formatLoadCost } from "./load-cost.js";
 
+// Lays out a charm's code as charm-build does, with a start script that runs the bundle.
 const tinyBundler = (code: string, entries: string[] = []) => ({
   CHARM_BUNDLE_PATH: "dist/charm.cjs",
-  async bundle(entry: string, outfile: string) {
+  START_SCRIPT_PATH: "dist/start.cjs",
+  async writeCharmCode(entry: string, charmDir: string) {
     entries.push(entry);
-    await writeFile(outfile, code);
+    await mkdir(join(charmDir, "dist"), { recursive: true });
+    await writeFile(join(charmDir, "dist", "charm.cjs"), code);
+    await writeFile(join(charmDir, "dist", "start.cjs"), 'require("./charm.cjs");\n');
   },
 });
 

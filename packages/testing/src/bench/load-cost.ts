@@ -5,7 +5,7 @@
  */
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import type { CharmBundler } from "./charm-dirs.js";
 import { median, timeNode } from "./hook-cost.js";
 
@@ -23,19 +23,19 @@ export interface LoadCost {
 export interface LoadCostOptions {
   /** Runs that count. */
   readonly runs: number;
-  /** Runs first, not counted: the compile cache is filled by them. */
+  /** Runs first, not counted: the code cache is written by them. */
   readonly warmUpRuns: number;
 }
 
 /** A charm bundled into a temporary directory, to be weighed and timed. */
 export interface BundledCharmForBench {
-  /** The single-file bundle, named as in a charm directory (`charm.cjs`). */
+  /** The single-file bundle, where a charm directory has it. */
   readonly bundlePath: string;
   /** Size of the bundle in bytes. */
   sizeBytes(): Promise<number>;
   /**
-   * Times `node <bundle>` interleaved with a bare `node -e 0`, both with the compile cache on
-   * as `dispatch` runs the charm, so that load on the machine affects both alike.
+   * Times starting the charm as `dispatch` does (its start script, with the caches on),
+   * interleaved with a bare `node -e 0`, so that load on the machine affects both alike.
    */
   measureLoadCost(options: LoadCostOptions): LoadCost;
   /** Removes the temporary directory. */
@@ -44,8 +44,8 @@ export interface BundledCharmForBench {
 
 /** Options of {@link bundleCharmForBench}. */
 export interface BundleCharmForBenchOptions {
-  /** `@refresh/charm-build`'s bundler (its `bundle`, and the bundle's name in a charm). */
-  readonly bundler: Pick<CharmBundler, "bundle" | "CHARM_BUNDLE_PATH">;
+  /** `@refresh/charm-build`'s bundler (only what writes and names a charm's code is used). */
+  readonly bundler: Pick<CharmBundler, "writeCharmCode" | "CHARM_BUNDLE_PATH" | "START_SCRIPT_PATH">;
   /** The charm's entry module (a file path). */
   readonly entry: string;
   /** Prefix of the temporary directory's name, to tell benches apart in the temp dir. */
@@ -55,15 +55,14 @@ export interface BundleCharmForBenchOptions {
 /** Bundles the charm at `entry` into a fresh temporary directory; the caller disposes of it. */
 export async function bundleCharmForBench(options: BundleCharmForBenchOptions): Promise<BundledCharmForBench> {
   const workDir = await mkdtemp(join(tmpdir(), options.tmpPrefix));
-  // The file name keeps the bundle's extension, which tells Node its module format.
-  const bundlePath = join(workDir, basename(options.bundler.CHARM_BUNDLE_PATH));
+  const bundlePath = join(workDir, options.bundler.CHARM_BUNDLE_PATH);
+  const startScript = join(workDir, options.bundler.START_SCRIPT_PATH);
   try {
-    await options.bundler.bundle(options.entry, bundlePath);
+    await options.bundler.writeCharmCode(options.entry, workDir);
   } catch (error) {
     await rm(workDir, { recursive: true, force: true });
     throw error;
   }
-  const compileCacheDir = join(workDir, ".node-compile-cache");
   return {
     bundlePath,
     async sizeBytes() {
@@ -73,8 +72,8 @@ export async function bundleCharmForBench(options: BundleCharmForBenchOptions): 
       const bare: number[] = [];
       const charm: number[] = [];
       for (let run = 0; run < warmUpRuns + runs; run++) {
-        const bareMs = timeNode(["-e", "0"], compileCacheDir);
-        const charmMs = timeNode([bundlePath], compileCacheDir);
+        const bareMs = timeNode(["-e", "0"]);
+        const charmMs = timeNode([startScript]);
         if (run < warmUpRuns) continue;
         bare.push(bareMs);
         charm.push(charmMs);

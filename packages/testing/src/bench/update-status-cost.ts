@@ -5,7 +5,7 @@
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { extname, join } from "node:path";
+import { join } from "node:path";
 import { createWorld, type World, type WorldOptions } from "../harness/world.js";
 import type { CharmRevision, Substrate } from "../model/index.js";
 import { writeBundledCharmDirs, type CharmBundler } from "./charm-dirs.js";
@@ -41,7 +41,7 @@ export interface UpdateStatusCostOptions {
   readonly units: number;
   /** Measured rounds of update-status on every unit. */
   readonly rounds: number;
-  /** Rounds first, not measured: compile caches and connections warm up in them. */
+  /** Rounds first, not measured: code caches and connections warm up in them. */
   readonly warmUpRounds: number;
   /** Requests (and connections, when countable) at the substrate's fake servers so far. */
   readonly counters: (world: World) => ServerCounters;
@@ -108,7 +108,7 @@ export async function measureUpdateStatusCost(options: UpdateStatusCostOptions):
     await measuredWorld.sim.settle();
 
     const measure = (label: string): Promise<{ leader: MeasuredHook[]; others: MeasuredHook[] }> =>
-      measureUpdateStatusRounds(measuredWorld, label, join(root, ".bare-compile-cache"), options);
+      measureUpdateStatusRounds(measuredWorld, label, options);
     const rows: EventCostRow[] = [];
     const floor =
       options.floor === undefined ? undefined : await measureFloor(measuredWorld, options.floor, options.bundler, root, options.warmUpRounds + options.rounds);
@@ -134,21 +134,23 @@ export async function measureUpdateStatusCost(options: UpdateStatusCostOptions):
   }
 }
 
-/** Bundles the floor's entry and times it `runs` times, each right after a bare Node start, in the leader's environment. */
+/**
+ * Writes the floor's entry as a charm's code and times starting it as `dispatch` would, `runs`
+ * times, each right after a bare Node start, in the leader's environment.
+ */
 async function measureFloor(world: World, floor: NonNullable<UpdateStatusCostOptions["floor"]>, bundler: CharmBundler, root: string, runs: number): Promise<FloorCost> {
-  // Named with the bundle's extension, which tells Node its module format.
-  const script = join(root, `floor${extname(bundler.CHARM_BUNDLE_PATH)}`);
-  await bundler.bundle(floor.entry, script);
+  const floorDir = join(root, "floor");
+  await bundler.writeCharmCode(floor.entry, floorDir);
+  const script = join(floorDir, bundler.START_SCRIPT_PATH);
   const leader = world.sim.leader;
   if (leader === undefined) throw new Error("the settled world has no leader to measure the floor as");
   const environment = world.unitEnvironment(leader);
-  const cache = join(root, ".floor-compile-cache");
   const times: number[] = [];
   const bare: number[] = [];
   const ratios: number[] = [];
   for (let run = 0; run < runs; run++) {
-    const bareMs = timeBareNode(cache);
-    const floorMs = await timeNodeWhileServing([script], cache, environment);
+    const bareMs = timeBareNode();
+    const floorMs = await timeNodeWhileServing([script], environment);
     bare.push(bareMs);
     times.push(floorMs);
     ratios.push(floorMs / bareMs);
@@ -160,14 +162,13 @@ async function measureFloor(world: World, floor: NonNullable<UpdateStatusCostOpt
 async function measureUpdateStatusRounds(
   world: World,
   label: string,
-  compileCacheDir: string,
   options: Pick<UpdateStatusCostOptions, "rounds" | "warmUpRounds" | "counters">,
 ): Promise<{ leader: MeasuredHook[]; others: MeasuredHook[] }> {
   const leader: MeasuredHook[] = [];
   const others: MeasuredHook[] = [];
   for (let round = 0; round < options.warmUpRounds + options.rounds; round++) {
     world.sim.fireUpdateStatus();
-    const hooks = await runHooksTimed(world.sim, compileCacheDir, () => options.counters(world));
+    const hooks = await runHooksTimed(world.sim, () => options.counters(world));
     for (const hook of hooks) {
       if (hook.record.outcome !== "succeeded") throw new Error(`${label}: ${hook.record.unit} ${hook.record.hook} failed: ${hook.record.error ?? ""}\n${hook.record.stderr ?? ""}`);
       if (hook.record.hook !== "update-status") throw new Error(`${label}: an unexpected ${hook.record.hook} ran on ${hook.record.unit}; the model was not settled`);
