@@ -11,7 +11,7 @@ import { loadCharmBuild } from "./bench-support/charm-build.js";
  * - its size must stay under BUNDLE_BUDGET_BYTES (stable, so enforced exactly). Measured at
  *   328 KB after moving to zod/mini (898 KB with zod's classic API); the YAML parser
  *   (164 KB, evaluated only where `metadata.yaml` is read) is half of what is left;
- * - loading it (`node charm.cjs`, compile cache on, as `dispatch` runs it) must take at most
+ * - starting it as `dispatch` does (`node dist/start.cjs`, code cache on) must take at most
  *   MAX_RATIO times a bare `node -e 0`, as the median over interleaved runs, because the
  *   machine is shared and single timings are noise.
  */
@@ -44,12 +44,10 @@ describe("start-up cost of a minimal Kubernetes charm", () => {
   test(`loading it takes at most ${MAX_RATIO}x a bare node start-up (median of ${RUNS} interleaved runs)`, () => {
     const cost = charm.measureLoadCost({ runs: RUNS, warmUpRuns: WARM_UP_RUNS });
     console.log(formatLoadCost(cost, MAX_RATIO));
-    // Wall time on a shared machine depends on what else runs, so, as in hook-cost.bench.ts,
-    // the ratio fails the bench only when asked (REFRESH_BENCH_ENFORCE_TIME=1); size always does.
-    if (process.env["REFRESH_BENCH_ENFORCE_TIME"] === "1") {
+    // As in hook-cost.bench.ts: REFRESH_BENCH_ENFORCE_TIME=0 reports the ratio only, for a
+    // machine too loaded for wall time to mean anything; the size always fails the bench.
+    if (process.env["REFRESH_BENCH_ENFORCE_TIME"] !== "0") {
       expect(cost.ratio, "loading the charm costs more than the per-event budget allows").toBeLessThanOrEqual(MAX_RATIO);
-    } else if (cost.ratio > MAX_RATIO) {
-      console.log(`over the ${MAX_RATIO}x load budget; set REFRESH_BENCH_ENFORCE_TIME=1 on a quiet machine to fail on it`);
     }
   });
 });

@@ -12,12 +12,11 @@ import { loadCharmBuild } from "./bench-support/charm-build.js";
  * paused, are each measured over ROUNDS interleaved with a bare `node -e 0`.
  *
  * Enforced: at most N + 10 hook-tool calls per event, no relation-set in steady state, at
- * most 3 API requests over one TLS connection per steady-state event. Time is reported as the
- * median of hook / bare-node ratios and checked only when REFRESH_BENCH_ENFORCE_TIME=1, because
- * on a shared 2-core machine wall time depends on what else runs (see the README's "Per-event
- * cost"): against MAX_RATIO, or against MAX_FLOOR_RATIO times the floor (`bench-support/
- * api-floor.ts`: Node, `node:https` and the three requests, nothing else) when the floor alone
- * is above MAX_RATIO, as it is on the 2-core build machines.
+ * most 3 API requests over one TLS connection per steady-state event, and the time: the median
+ * of hook / bare-node ratios against MAX_RATIO, or against MAX_FLOOR_RATIO times the floor
+ * (`bench-support/api-floor.ts`: Node, `node:https` and the three requests, nothing else) when
+ * the floor alone is above MAX_RATIO, as it is on the 2-core build machines. On a machine too
+ * loaded for wall time to mean anything, REFRESH_BENCH_ENFORCE_TIME=0 reports the time only.
  */
 const UNITS = 3;
 const ROUNDS = 12;
@@ -30,7 +29,7 @@ const MAX_RATIO = 2;
  */
 const MAX_FLOOR_RATIO = 1.5;
 const STEADY_API_REQUESTS = 3;
-const ENFORCE_TIME = process.env["REFRESH_BENCH_ENFORCE_TIME"] === "1";
+const ENFORCE_TIME = process.env["REFRESH_BENCH_ENFORCE_TIME"] !== "0";
 
 const IMAGE = "registry.example/minimal-db";
 const digest = (revision: number): string => `sha256:${revision.toString(16).padStart(64, "0")}`;

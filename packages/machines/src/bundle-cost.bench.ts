@@ -14,7 +14,7 @@ import { loadCharmBuild } from "./bench-support/charm-build.js";
  *   repeat what Juju shows (about 5 KB that save every process start of a steady-state event;
  *   1 KB came back by keeping the Kubernetes databag schemas out). Growth by a few KB is a
  *   decision to record here; a jump by tens of KB is a module that lost tree-shaking;
- * - loading it (`node charm.cjs`, compile cache on, as `dispatch` runs it) must take at most
+ * - starting it as `dispatch` does (`node dist/start.cjs`, code cache on) must take at most
  *   MAX_RATIO times a bare `node -e 0`, as the median over interleaved runs, because the
  *   machine is shared and single timings are noise.
  */
@@ -47,12 +47,10 @@ describe("start-up cost of a minimal machine charm", () => {
   test(`loading it takes at most ${MAX_RATIO}x a bare node start-up (median of ${RUNS} interleaved runs)`, () => {
     const cost = charm.measureLoadCost({ runs: RUNS, warmUpRuns: WARM_UP_RUNS });
     console.log(formatLoadCost(cost, MAX_RATIO));
-    // Wall time on a shared machine depends on what else runs, so, as in hook-cost.bench.ts,
-    // the ratio fails the bench only when asked (REFRESH_BENCH_ENFORCE_TIME=1); size always does.
-    if (process.env["REFRESH_BENCH_ENFORCE_TIME"] === "1") {
+    // As in hook-cost.bench.ts: REFRESH_BENCH_ENFORCE_TIME=0 reports the ratio only, for a
+    // machine too loaded for wall time to mean anything; the size always fails the bench.
+    if (process.env["REFRESH_BENCH_ENFORCE_TIME"] !== "0") {
       expect(cost.ratio, "loading the charm costs more than the per-event budget allows").toBeLessThanOrEqual(MAX_RATIO);
-    } else if (cost.ratio > MAX_RATIO) {
-      console.log(`over the ${MAX_RATIO}x load budget; set REFRESH_BENCH_ENFORCE_TIME=1 on a quiet machine to fail on it`);
     }
   });
 });

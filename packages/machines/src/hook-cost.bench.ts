@@ -14,17 +14,16 @@ import { loadCharmBuild } from "./bench-support/charm-build.js";
  * with a bare `node -e 0`.
  *
  * Enforced: at most N + 10 hook-tool calls per event, no relation-set in steady state, at
- * most STEADY_SNAPD_REQUESTS snapd requests per steady-state event. Time is reported as the
- * median of hook / bare-node ratios and checked against MAX_RATIO only when
- * REFRESH_BENCH_ENFORCE_TIME=1, because on a shared 2-core machine wall time depends on what
- * else runs (see the README's "Per-event cost").
+ * most STEADY_SNAPD_REQUESTS snapd requests per steady-state event, and the median of hook /
+ * bare-node ratios within MAX_RATIO. On a machine too loaded for wall time to mean anything,
+ * REFRESH_BENCH_ENFORCE_TIME=0 reports the time only (see the README's "Per-event cost").
  */
 const UNITS = 3;
 const ROUNDS = 12;
 const WARM_UP_ROUNDS = 2;
 const MAX_RATIO = 2;
 const STEADY_SNAPD_REQUESTS = 2;
-const ENFORCE_TIME = process.env["REFRESH_BENCH_ENFORCE_TIME"] === "1";
+const ENFORCE_TIME = process.env["REFRESH_BENCH_ENFORCE_TIME"] !== "0";
 
 const SNAP = "charmed-db";
 const SNAP_REVISIONS: Readonly<Record<number, { charm: string; workload: string; snap: string }>> = {
