@@ -1,6 +1,7 @@
 import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
+import type { BuildFailure, Message } from "esbuild";
 import { zipSync, type Zippable } from "fflate";
 import { charmVersionFromGit, describeRepository, setCharmVersion } from "./charm-version.ts";
 import { CharmBuildError } from "./errors.ts";
@@ -93,8 +94,8 @@ export async function bundle(entry: string, outfile: string): Promise<void> {
 
 /** esbuild's failure as a {@link CharmBuildError} that says what to change. */
 function bundleError(entry: string, error: unknown): CharmBuildError {
-  const messages = (error as { errors?: ReadonlyArray<{ text: string; location?: { file: string; line: number } | null }> }).errors ?? [];
-  const where = (message: (typeof messages)[number]): string => (message.location ? `${message.location.file}:${message.location.line}: ` : "");
+  const messages: readonly Message[] = (error as Partial<BuildFailure>).errors ?? [];
+  const where = (message: Message): string => (message.location ? `${message.location.file}:${message.location.line}: ` : "");
   const topLevelAwait = messages.find((message) => /top-level await/i.test(message.text));
   if (topLevelAwait !== undefined) {
     return new CharmBuildError(
