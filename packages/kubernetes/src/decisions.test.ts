@@ -33,7 +33,6 @@ function rollout(overrides: Partial<RolloutInputs> & { units: UnitView[] }): Ret
     appRevision: NEW,
     refreshStarted: true,
     policy: "first",
-    policyValue: "first",
     resume: undefined,
     ...overrides,
   });
@@ -90,31 +89,37 @@ describe("decideRollout", () => {
   });
 
   it("needs resume-refresh for every unit with policy all", () => {
-    const paused = rollout({ units: units("2:new:healthy 1:new:healthy 0:old"), policy: "all", policyValue: "all" });
+    const paused = rollout({ units: units("2:new:healthy 1:new:healthy 0:old"), policy: "all" });
     expect(paused).toMatchObject({ allow: false, targetPartition: 1 });
     const resumed = rollout({
       units: units("2:new:healthy 1:new:healthy 0:old"),
       policy: "all",
-      policyValue: "all",
       resume: { checkHealthOfRefreshedUnits: true },
     });
     expect(resumed).toMatchObject({ allow: true, targetPartition: 0, resume: { kind: "result", message: "Unit 0 is refreshing next" } });
   });
 
   it("gates an invalid policy like all", () => {
-    expect(rollout({ units: units("2:new:healthy 1:new:healthy 0:old"), policy: "unknown", policyValue: "typo" })).toMatchObject({ allow: false });
+    expect(rollout({ units: units("2:new:healthy 1:new:healthy 0:old"), policy: "unknown" })).toMatchObject({ allow: false });
+  });
+
+  it("names the policy in force in its reasons, whatever this unit's own config says", () => {
+    const ready = units("2:new:healthy 1:new:healthy 0:old");
+    expect(rollout({ units: ready, policy: "none" }).reason).toBe('pause-after-unit-refresh is "none"');
+    expect(rollout({ units: ready, policy: "first" }).reason).toBe('pause-after-unit-refresh is "first" and a second unit has already refreshed');
+    expect(rollout({ units: ready, policy: "all" }).reason).toBe('waiting for resume-refresh (pause-after-unit-refresh is "all")');
+    expect(rollout({ units: ready, policy: "unknown" }).reason).toMatch(/not "all", "first" or "none" on every up-to-date unit, so every unit waits as with "all"/);
   });
 
   it("follows health alone with policy none", () => {
-    expect(rollout({ units: units("2:new:healthy 1:old 0:old"), policy: "none", policyValue: "none" })).toMatchObject({ allow: true, targetPartition: 1 });
-    expect(rollout({ units: units("2:new 1:old 0:old"), policy: "none", policyValue: "none" })).toMatchObject({ allow: false, targetPartition: 2 });
+    expect(rollout({ units: units("2:new:healthy 1:old 0:old"), policy: "none" })).toMatchObject({ allow: true, targetPartition: 1 });
+    expect(rollout({ units: units("2:new 1:old 0:old"), policy: "none" })).toMatchObject({ allow: false, targetPartition: 2 });
   });
 
   it("refuses resume-refresh with policy none unless health checks are skipped, and still decides by health", () => {
     const decision = rollout({
       units: units("2:new:healthy 1:old 0:old"),
       policy: "none",
-      policyValue: "none",
       resume: { checkHealthOfRefreshedUnits: true },
     });
     expect(decision.resume?.kind).toBe("fail");
@@ -130,7 +135,7 @@ describe("decideRollout", () => {
   });
 
   it("does not count a health flag for an older revision", () => {
-    const decision = rollout({ units: units("2:new:healthy-old 1:old 0:old"), policy: "none", policyValue: "none" });
+    const decision = rollout({ units: units("2:new:healthy-old 1:old 0:old"), policy: "none" });
     expect(decision).toMatchObject({ allow: false });
     expect(decision.reason).toContain("unit 2");
   });
@@ -154,7 +159,7 @@ describe("decideRollout", () => {
   });
 
   it("holds at the second-lowest unit when only a tearing-down pod is outdated", () => {
-    const decision = rollout({ units: units("3:old:down 2:new:healthy 1:new 0:new"), policy: "all", policyValue: "all" });
+    const decision = rollout({ units: units("3:old:down 2:new:healthy 1:new 0:new"), policy: "all" });
     expect(decision).toMatchObject({ next: 0, allow: false, targetPartition: 1 });
   });
 
@@ -176,7 +181,7 @@ describe("decideRollout", () => {
         fc.constantFrom(undefined, { checkHealthOfRefreshedUnits: true }, { checkHealthOfRefreshedUnits: false }),
         (raw, refreshStarted, policy, resume) => {
           const all: UnitView[] = raw.map((unit, index) => ({ ...unit, number: raw.length - 1 - index, pauseConfig: undefined }));
-          const decision = decideRollout({ units: all, appRevision: NEW, refreshStarted, policy, policyValue: policy, resume });
+          const decision = decideRollout({ units: all, appRevision: NEW, refreshStarted, policy, resume });
           const remaining = all.filter((unit) => !unit.tearingDown);
           if (remaining.length === 0) {
             expect(decision.targetPartition).toBeUndefined();

@@ -68,9 +68,12 @@ export interface RolloutInputs {
   readonly appRevision: string;
   /** The highest unit started its workload on `appRevision` (checks passed, forced or rollback). */
   readonly refreshStarted: boolean;
+  /**
+   * The policy in force: the most careful value among the up-to-date units (see
+   * {@link effectivePausePolicy}), which can differ from what this unit's config says. The
+   * reasons name it, so that the log never quotes a value the decision did not follow.
+   */
   readonly policy: PausePolicy;
-  /** The raw config value behind `policy`, for messages. */
-  readonly policyValue: string;
   readonly resume: ResumeRequest | undefined;
 }
 
@@ -104,7 +107,7 @@ export interface RolloutDecision {
  * a `resume-refresh` allows it. At most one not-yet-refreshed unit is admitted per decision.
  */
 export function decideRollout(inputs: RolloutInputs): RolloutDecision {
-  const { units, appRevision, refreshStarted, policy, policyValue } = inputs;
+  const { units, appRevision, refreshStarted, policy } = inputs;
   let resume = inputs.resume;
   let resumeOutcome: ResumeOutcome | undefined;
 
@@ -168,12 +171,15 @@ export function decideRollout(inputs: RolloutInputs): RolloutDecision {
     return decision(true, "resume-refresh ran", { kind: "result", message });
   }
   if (policy === "none") {
-    return decision(true, `pause-after-unit-refresh is "${policyValue}"`);
+    return decision(true, 'pause-after-unit-refresh is "none"');
   }
   if (policy === "first" && nextIndex >= 2) {
-    return decision(true, `pause-after-unit-refresh is "${policyValue}" and a second unit has already refreshed`);
+    return decision(true, 'pause-after-unit-refresh is "first" and a second unit has already refreshed');
   }
-  return decision(false, `waiting for resume-refresh (pause-after-unit-refresh is "${policyValue}")`);
+  if (policy === "unknown") {
+    return decision(false, 'waiting for resume-refresh (pause-after-unit-refresh is not "all", "first" or "none" on every up-to-date unit, so every unit waits as with "all")');
+  }
+  return decision(false, `waiting for resume-refresh (pause-after-unit-refresh is "${policy}")`);
 }
 
 function unhealthy(unitNumber: number): ResumeOutcome {

@@ -753,7 +753,6 @@ export class Kubernetes implements Common {
       appRevision: this.#appRevision,
       refreshStarted: this.#refreshStarted(),
       policy: this.#pausePolicy,
-      policyValue: this.#pauseConfigValue,
       resume,
     });
     this.#lastDecision = decision;
