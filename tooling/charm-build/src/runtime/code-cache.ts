@@ -18,12 +18,12 @@
  * Nothing here may fail a hook: a missing, unreadable, foreign or corrupt cache is ignored
  * and rebuilt, and a cache that cannot be written is simply not written.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, type BigIntStats } from "node:fs";
 import { dirname, join } from "node:path";
 import { Script } from "node:vm";
 
 /** Events a cache lists at most; past that it stops growing (relation and action names are few). */
-export const MAX_CACHED_EVENTS = 64;
+const MAX_CACHED_EVENTS = 64;
 
 /** The bytes before a cache file's JSON header: its length, little-endian. */
 const HEADER_LENGTH_BYTES = 4;
@@ -36,10 +36,19 @@ export interface CodeCache {
   readonly data: Buffer;
 }
 
-/** Where a bundle's code is cached, and under which name; see the module comment for the key. */
-export function codeCacheFile(cacheDir: string, bundlePath: string): string {
-  const { size, mtimeNs, ino } = statSync(bundlePath, { bigint: true });
+/** Where the bundle with these stats is cached; see the module comment for the key. */
+function codeCacheFile(cacheDir: string, { size, mtimeNs, ino }: BigIntStats): string {
   return join(cacheDir, `charm-${size}-${mtimeNs}-${ino}-${process.version}-${process.arch}${CACHE_SUFFIX}`);
+}
+
+/** The bundle's source and the stats of the very file it was read from. */
+function readBundle(bundlePath: string): { source: string; stats: BigIntStats } {
+  const fd = openSync(bundlePath, "r");
+  try {
+    return { stats: fstatSync(fd, { bigint: true }), source: readFileSync(fd, "utf8") };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** A cache file's bytes: the header length, the JSON list of events, V8's data. */
@@ -114,23 +123,17 @@ type CommonJsWrapper = (exports: unknown, require: NodeJS.Require, module: { exp
  */
 export function runCharmBundle(options: RunCharmBundleOptions): void {
   const { bundlePath } = options;
-  const source = readFileSync(bundlePath, "utf8");
-  let file: string | undefined;
-  try {
-    file = codeCacheFile(options.cacheDir, bundlePath);
-  } catch {
-    file = undefined;
-  }
-  const cached = file === undefined ? undefined : readCodeCache(file);
+  const { source, stats } = readBundle(bundlePath);
+  const file = codeCacheFile(options.cacheDir, stats);
+  const cached = readCodeCache(file);
   // Node's own wrapper, on the bundle's first line, so positions in stack traces stay right.
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: bundlePath,
     ...(cached === undefined ? {} : { cachedData: cached.data }),
   });
   const events = cached !== undefined && script.cachedDataRejected !== true ? cached.events : [];
-  if (file !== undefined && !events.includes(options.event) && events.length < MAX_CACHED_EVENTS) {
-    const target = file;
-    process.once("exit", () => writeCodeCache(target, { events: [...events, options.event], data: script.createCachedData() }));
+  if (!events.includes(options.event) && events.length < MAX_CACHED_EVENTS) {
+    process.once("exit", () => writeCodeCache(file, { events: [...events, options.event], data: script.createCachedData() }));
   }
   const wrapper = script.runInThisContext() as CommonJsWrapper;
   const module = { exports: {} };
